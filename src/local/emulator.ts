@@ -1,0 +1,21 @@
+// The local RunPod: one Fastify app on loopback that serves what RunPod's cloud
+// serves, so the stack, the web pod and real SDK workers run on one machine.
+//   /v2/network-volumes, /v2/serverless, /v2/pods, /v2/catalog, /v2/billing  REST v2 (api.runpod.io)
+//   /v2/{endpointId}/run|runsync|status|stream|cancel|retry|purge-queue|health  job API (api.runpod.ai)
+//   /_worker/...                                                              worker protocol (job-take, job-done, ...)
+//   /_emulator/...                                                            test controls: faults, inspection
+// Each area is a Fastify plugin in its own file, registered here.
+import Fastify, { type FastifyInstance } from "fastify";
+
+export interface EmulatorOptions {
+  /** The API key clients must send as `Authorization: Bearer <key>`. */
+  apiKey: string;
+  /** Log requests (off in tests). */
+  logger?: boolean;
+}
+
+export async function buildEmulator(options: EmulatorOptions): Promise<FastifyInstance> {
+  const app = Fastify({ logger: options.logger ?? false });
+  // Plugins are registered here as they are written (REST v2, job API, worker protocol, billing).
+  return app;
+}
