@@ -1,0 +1,214 @@
+// The cost model. Pure and synchronous: config + prices (+ usage profiles) in, a JSON-serializable
+// estimate out that carries every input of every formula, so a person can redo the arithmetic.
+//
+//   base $/month   = volume + web pod + container disk + warm workers
+//     volume       = min(GB, 1000) × first-TB rate + max(GB − 1000, 0) × beyond-TB rate   (HIGH_PERFORMANCE: GB × its rate)
+//     web pod      = vCPU × $/vCPU-hour × 730 h
+//     disk         = container disk GB × $/GB-month
+//     warm workers = workersMin × GPU $/s × 730 × 3600 s          (a warm worker is billed around the clock)
+//   usage, per profile, with workersMin = 0 (the endpoint scales to zero):
+//     execution  = chats/day × seconds/chat ÷ concurrent chats per worker
+//     if the pause between chats ≤ idle timeout, a worker stays up for a whole session:
+//       cold starts = sessions/day;  waiting = sessions × (chats per session − 1) × pause;  idle tail = sessions × idle timeout
+//     else every chat finds the worker gone:
+//       cold starts = chats/day;     waiting = 0;                                         idle tail = chats × idle timeout
+//     cold-start seconds = cold starts × (FlashBoot ? flashboot cold start : cold start)
+//     GPU s/day = execution + cold-start seconds + waiting + idle tail;  $/day = GPU s/day × GPU $/s
+//   with workersMin > 0 the warm workers serve the chats (no cold start, no idle tail, already paid in base);
+//     only execution beyond workersMin × 86 400 s/day is billed on top.
+//   $/month = $/day × 730/24 days;  profile total $/month = base + usage.
+import { z } from "zod";
+import type { StackConfig } from "../config";
+import type { GpuPool, Prices } from "./prices";
+
+export const HOURS_PER_MONTH = 730;
+export const DAYS_PER_MONTH = HOURS_PER_MONTH / 24;
+export const SECONDS_PER_DAY = 86_400;
+
+export const usageProfileSchema = z.object({
+  /** Chats (one request, one reply) per day. */
+  chatsPerDay: z.number().min(0, "must be 0 or more chats per day"),
+  /** GPU execution seconds of one reply. */
+  secondsPerChat: z.number().positive("must be a positive number of seconds"),
+  /** Bursts of chatting per day; chats are spread evenly over them. */
+  sessionsPerDay: z.number().positive("must be a positive number of sessions"),
+  /** Pause between one reply and the next request within a session, in seconds. */
+  secondsBetweenChats: z.number().min(0, "must be 0 or more seconds"),
+  /** Average chats one worker serves at once (vLLM batches them); 1 for one person chatting. */
+  concurrentChats: z.number().min(1, "must be at least 1"),
+  /** Worker start plus model load without FlashBoot, in seconds (billed). */
+  coldStartSeconds: z.number().min(0, "must be 0 or more seconds"),
+  /** Worker start with FlashBoot, in seconds (billed). */
+  flashbootColdStartSeconds: z.number().min(0, "must be 0 or more seconds"),
+}).strict();
+
+export type UsageProfile = z.infer<typeof usageProfileSchema>;
+
+/**
+ * The seed's light/medium/heavy profiles, stated plainly. Cold starts are for a 7B AWQ model loaded from
+ * the network volume (about a minute without FlashBoot; FlashBoot restores a recent snapshot in seconds).
+ */
+export const SEED_PROFILES = {
+  light: { chatsPerDay: 20, secondsPerChat: 6, sessionsPerDay: 2, secondsBetweenChats: 60, concurrentChats: 1, coldStartSeconds: 60, flashbootColdStartSeconds: 10 },
+  medium: { chatsPerDay: 100, secondsPerChat: 8, sessionsPerDay: 5, secondsBetweenChats: 45, concurrentChats: 1, coldStartSeconds: 60, flashbootColdStartSeconds: 10 },
+  heavy: { chatsPerDay: 500, secondsPerChat: 10, sessionsPerDay: 10, secondsBetweenChats: 30, concurrentChats: 1, coldStartSeconds: 60, flashbootColdStartSeconds: 10 },
+} as const satisfies Record<string, UsageProfile>;
+
+export type SeedProfileName = keyof typeof SEED_PROFILES;
+
+export interface BaseCost {
+  volume: { sizeGb: number; type: StackConfig["volumeType"]; usdPerGbMonth: number; beyondTbUsdPerGbMonth: number; usdPerMonth: number };
+  webPod: { flavor: StackConfig["webCpuFlavor"]; vcpu: number; usdPerVcpuHour: number; hoursPerMonth: number; usdPerMonth: number };
+  containerDisk: { sizeGb: number; usdPerGbMonth: number; usdPerMonth: number };
+  warmWorkers: { count: number; gpuUsdPerSecond: number; secondsPerMonth: number; usdPerMonth: number };
+}
+
+export interface ProfileEstimate {
+  /** The profile as given, plus the stack settings the formulas read. */
+  inputs: UsageProfile & { idleTimeoutSeconds: number; flashboot: boolean; workersMin: number; gpuUsdPerSecond: number };
+  /** "session": the worker stays up between chats of a session; "per-chat": it is gone by the next chat; "warm": workersMin > 0. */
+  regime: "session" | "per-chat" | "warm";
+  coldStartsPerDay: number;
+  /** Billed GPU seconds per day, by reason. */
+  gpuSecondsPerDay: { execution: number; coldStart: number; waiting: number; idleTail: number; total: number };
+  usdPerDay: number;
+  usageMonthlyUsd: number;
+  /** base + usage */
+  monthlyUsd: number;
+}
+
+export interface CostEstimate<P extends string = SeedProfileName> {
+  priceSource: { source: Prices["source"]; asOf: string; notes: string[] };
+  hoursPerMonth: number;
+  daysPerMonth: number;
+  base: BaseCost;
+  /** What runs whether or not anyone chats, USD per month. */
+  baseMonthlyUsd: number;
+  budgetMonthlyUsd: number;
+  /** The pool workers are estimated on: the first (preferred) pool of the config. */
+  gpuPool: GpuPool;
+  /** Rate per worker of that pool. */
+  gpuUsdPerSecond: number;
+  /** Rate of every pool the endpoint may use: a fallback to a dearer pool costs that much more. */
+  gpuUsdPerSecondByPool: Partial<Record<GpuPool, number>>;
+  profiles: Record<P, ProfileEstimate>;
+}
+
+export function estimateCost<P extends string = SeedProfileName>(
+  config: StackConfig,
+  prices: Prices,
+  profiles: Record<P, UsageProfile> = SEED_PROFILES as unknown as Record<P, UsageProfile>,
+): CostEstimate<P> {
+  const gpuPool = config.gpuPools[0] as GpuPool;
+  const gpuUsdPerSecond = poolRate(prices, gpuPool);
+  const base = baseCost(config, prices, gpuUsdPerSecond);
+  const baseMonthlyUsd = base.volume.usdPerMonth + base.webPod.usdPerMonth + base.containerDisk.usdPerMonth + base.warmWorkers.usdPerMonth;
+
+  const profileEstimates = {} as Record<P, ProfileEstimate>;
+  for (const [name, raw] of Object.entries(profiles) as [P, UsageProfile][]) {
+    const parsed = usageProfileSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const field = issue.path.join(".");
+      throw new Error(`usage profile "${name}": ${field} = ${JSON.stringify((raw as Record<string, unknown>)[field])}: ${issue.message}`);
+    }
+    profileEstimates[name] = estimateUsage(config, gpuUsdPerSecond, baseMonthlyUsd, parsed.data);
+  }
+
+  return {
+    priceSource: { source: prices.source, asOf: prices.asOf, notes: [...prices.notes] },
+    hoursPerMonth: HOURS_PER_MONTH,
+    daysPerMonth: DAYS_PER_MONTH,
+    base,
+    baseMonthlyUsd,
+    budgetMonthlyUsd: config.budgetMonthlyUsd,
+    gpuPool,
+    gpuUsdPerSecond,
+    gpuUsdPerSecondByPool: Object.fromEntries(config.gpuPools.map((p) => [p, poolRate(prices, p as GpuPool)])),
+    profiles: profileEstimates,
+  };
+}
+
+function poolRate(prices: Prices, pool: GpuPool): number {
+  const rate = prices.serverlessGpuUsdPerSecond[pool];
+  if (rate === undefined) throw new Error(`gpuPools: no serverless price for pool ${pool} (${prices.source} prices of ${prices.asOf})`);
+  return rate;
+}
+
+function baseCost(config: StackConfig, prices: Prices, gpuUsdPerSecond: number): BaseCost {
+  const gb = config.volumeSizeGb;
+  const highPerformance = config.volumeType === "HIGH_PERFORMANCE";
+  const firstRate = highPerformance ? prices.volumeUsdPerGbMonth.highPerformance : prices.volumeUsdPerGbMonth.standardFirstTb;
+  const beyondRate = highPerformance ? prices.volumeUsdPerGbMonth.highPerformance : prices.volumeUsdPerGbMonth.standardBeyondTb;
+  const volumeUsd = Math.min(gb, 1000) * firstRate + Math.max(gb - 1000, 0) * beyondRate;
+
+  const usdPerVcpuHour = prices.cpuUsdPerVcpuHour[config.webCpuFlavor];
+  if (usdPerVcpuHour === undefined) {
+    throw new Error(`webCpuFlavor: no price for flavor ${config.webCpuFlavor} (${prices.source} prices of ${prices.asOf})`);
+  }
+  const secondsPerMonth = HOURS_PER_MONTH * 3600;
+  return {
+    volume: { sizeGb: gb, type: config.volumeType, usdPerGbMonth: firstRate, beyondTbUsdPerGbMonth: beyondRate, usdPerMonth: volumeUsd },
+    webPod: {
+      flavor: config.webCpuFlavor, vcpu: config.webVcpu, usdPerVcpuHour, hoursPerMonth: HOURS_PER_MONTH,
+      usdPerMonth: config.webVcpu * usdPerVcpuHour * HOURS_PER_MONTH,
+    },
+    containerDisk: {
+      sizeGb: config.webContainerDiskGb, usdPerGbMonth: prices.containerDiskUsdPerGbMonth,
+      usdPerMonth: config.webContainerDiskGb * prices.containerDiskUsdPerGbMonth,
+    },
+    warmWorkers: {
+      count: config.workersMin, gpuUsdPerSecond, secondsPerMonth,
+      usdPerMonth: config.workersMin * gpuUsdPerSecond * secondsPerMonth,
+    },
+  };
+}
+
+/** One profile's usage on one stack config (exported for charts that sweep chats per day). */
+export function estimateUsage(
+  config: Pick<StackConfig, "idleTimeout" | "flashboot" | "workersMin">,
+  gpuUsdPerSecond: number,
+  baseMonthlyUsd: number,
+  profile: UsageProfile,
+): ProfileEstimate {
+  const inputs = {
+    ...profile, idleTimeoutSeconds: config.idleTimeout, flashboot: config.flashboot, workersMin: config.workersMin, gpuUsdPerSecond,
+  };
+  const execution = (profile.chatsPerDay * profile.secondsPerChat) / profile.concurrentChats;
+  let regime: ProfileEstimate["regime"];
+  let coldStartsPerDay = 0;
+  let waiting = 0;
+  let idleTail = 0;
+  let billedExecution = execution;
+
+  if (config.workersMin > 0) {
+    regime = "warm";
+    billedExecution = Math.max(0, execution - config.workersMin * SECONDS_PER_DAY);
+  } else if (profile.chatsPerDay === 0) {
+    regime = "per-chat";
+  } else if (profile.secondsBetweenChats <= config.idleTimeout) {
+    regime = "session";
+    const sessions = Math.min(profile.sessionsPerDay, profile.chatsPerDay);
+    const chatsPerSession = profile.chatsPerDay / sessions;
+    coldStartsPerDay = sessions;
+    waiting = sessions * (chatsPerSession - 1) * profile.secondsBetweenChats;
+    idleTail = sessions * config.idleTimeout;
+  } else {
+    regime = "per-chat";
+    coldStartsPerDay = profile.chatsPerDay;
+    idleTail = profile.chatsPerDay * config.idleTimeout;
+  }
+  const coldStart = coldStartsPerDay * (config.flashboot ? profile.flashbootColdStartSeconds : profile.coldStartSeconds);
+  const total = billedExecution + coldStart + waiting + idleTail;
+  const usdPerDay = total * gpuUsdPerSecond;
+  const usageMonthlyUsd = usdPerDay * DAYS_PER_MONTH;
+  return {
+    inputs,
+    regime,
+    coldStartsPerDay,
+    gpuSecondsPerDay: { execution: billedExecution, coldStart, waiting, idleTail, total },
+    usdPerDay,
+    usageMonthlyUsd,
+    monthlyUsd: baseMonthlyUsd + usageMonthlyUsd,
+  };
+}

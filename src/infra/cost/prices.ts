@@ -1,0 +1,192 @@
+// Prices for the cost estimate: RunPod's live catalog when an API key is at hand, else a dated table.
+// Every Prices value says where it came from (`source`, `asOf`) and which figures were filled in from
+// the table, so an estimate can always be traced back to the price it used.
+import { z } from "zod";
+import { CPU_FLAVORS, GPU_POOLS } from "../config";
+
+export type GpuPool = (typeof GPU_POOLS)[number];
+export type CpuFlavor = (typeof CPU_FLAVORS)[number];
+
+export interface Prices {
+  /** "catalog": GPU and CPU rates read from GET /v2/catalog/*; "table": PRICE_TABLE alone. */
+  source: "catalog" | "table";
+  /** When the prices were true: the moment of the catalog read, or the table's date (ISO 8601). */
+  asOf: string;
+  /** Serverless rate per worker (one GPU) in USD per second, by pool. */
+  serverlessGpuUsdPerSecond: Partial<Record<GpuPool, number>>;
+  /** Secure-cloud CPU pod rate in USD per vCPU per hour, by flavor. */
+  cpuUsdPerVcpuHour: Partial<Record<CpuFlavor, number>>;
+  /** Network volume storage, USD per GB per month: standard is tiered at 1 TB (1000 GB). */
+  volumeUsdPerGbMonth: { standardFirstTb: number; standardBeyondTb: number; highPerformance: number };
+  /** Container disk of a running pod, USD per GB per month. */
+  containerDiskUsdPerGbMonth: number;
+  /** Figures that are not from the source named above, or are assumptions, one line each. */
+  notes: string[];
+}
+
+/**
+ * The fallback table. Sources: RunPod's published prices as collected in the project's reference notes
+ * ("Published prices (RunPod docs, 2026)"): network volume $0.07/GB/month under 1 TB and $0.05 above,
+ * container disk $0.10/GB/month, serverless RTX 4090 (ADA_24) $0.00031/s and A100 80GB (AMPERE_80)
+ * $0.00076/s per worker, flex and active rates unified since 2026-05-13.
+ */
+export const PRICE_TABLE = {
+  asOf: "2026-05-13",
+  source: "RunPod docs, published prices (2026); serverless flex/active unified 2026-05-13",
+  serverlessGpuUsdPerSecond: {
+    AMPERE_16: 0.00016,
+    AMPERE_24: 0.00019,
+    ADA_24: 0.00031,
+    AMPERE_48: 0.00034,
+    ADA_48_PRO: 0.00053,
+    AMPERE_80: 0.00076,
+    ADA_80_PRO: 0.00116,
+    HOPPER_141: 0.00155,
+  } satisfies Record<GpuPool, number>,
+  /** Pools whose table rate is published in the reference notes; the others are RunPod pricing-page figures, not re-verified. */
+  verifiedPools: ["ADA_24", "AMPERE_80"] as GpuPool[],
+  /**
+   * CPU pod prices are NOT published. $0.04 per vCPU-hour is the only figure in RunPod's own documents (the
+   * v2 API spec's example `securePerVcpu` for a Gen 3 flavor) and matches the old list price of a
+   * 4 vCPU / 16 GB pod ($0.16/h). Applied to every flavor: an assumption until the catalog answers.
+   */
+  cpuUsdPerVcpuHour: Object.fromEntries(CPU_FLAVORS.map((f) => [f, 0.04])) as Record<CpuFlavor, number>,
+  volumeUsdPerGbMonth: {
+    standardFirstTb: 0.07,
+    standardBeyondTb: 0.05,
+    /** Not in the reference notes: RunPod's pricing page figure for high-performance storage, an assumption. */
+    highPerformance: 0.14,
+  },
+  containerDiskUsdPerGbMonth: 0.1,
+} as const;
+
+const TABLE_NOTES = [
+  "CPU pod rate $0.04/vCPU-hour is an assumption (RunPod does not publish CPU pod prices; figure from the v2 spec's example).",
+  "Pool rates other than ADA_24 and AMPERE_80 come from RunPod's pricing page and were not re-verified.",
+  "High-performance volume rate $0.14/GB/month is an assumption (not in the published figures used here).",
+];
+
+/** The table as Prices (what every estimate uses when no catalog can be read). */
+export function tablePrices(reason?: string): Prices {
+  return {
+    source: "table",
+    asOf: PRICE_TABLE.asOf,
+    serverlessGpuUsdPerSecond: { ...PRICE_TABLE.serverlessGpuUsdPerSecond },
+    cpuUsdPerVcpuHour: { ...PRICE_TABLE.cpuUsdPerVcpuHour },
+    volumeUsdPerGbMonth: { ...PRICE_TABLE.volumeUsdPerGbMonth },
+    containerDiskUsdPerGbMonth: PRICE_TABLE.containerDiskUsdPerGbMonth,
+    notes: [
+      `Prices from the built-in table (${PRICE_TABLE.source}).`,
+      ...(reason ? [reason] : []),
+      ...TABLE_NOTES,
+    ],
+  };
+}
+
+// The catalog's wire format (spec: GpuType, CpuType). Only the fields the estimate reads are required.
+const gpuTypeSchema = z.object({
+  id: z.string(),
+  pool: z.string().nullable().optional(),
+  price: z.object({ secure: z.number(), community: z.number(), serverless: z.number().optional() }),
+}).passthrough();
+const cpuTypeSchema = z.object({
+  id: z.string(),
+  price: z.object({ securePerVcpu: z.number(), serverlessPerVcpu: z.number() }),
+}).passthrough();
+export const listGpuTypesSchema = z.object({ gpus: z.array(gpuTypeSchema) });
+export const listCpuTypesSchema = z.object({ cpus: z.array(cpuTypeSchema) });
+
+export interface LoadPricesOptions {
+  /** RunPod API key; defaults to RUNPOD_API_KEY. Without one the table is used. */
+  apiKey?: string;
+  /** REST v2 management base; defaults to RUNPOD_API_URL, then https://api.runpod.io. */
+  baseURL?: string;
+  fetch?: typeof fetch;
+  /** Per-request timeout; a slow catalog must not hang a preview. */
+  timeoutMs?: number;
+  /** Clock for `asOf` (tests). */
+  now?: () => Date;
+}
+
+/**
+ * Reads GPU and CPU prices from the live catalog, falling back to PRICE_TABLE when there is no key
+ * or the catalog cannot be read. Never throws for a catalog failure: the reason lands in `notes`
+ * (without the key). Volume and container disk rates are not in the catalog and always come from the table.
+ */
+export async function loadPrices(options: LoadPricesOptions = {}): Promise<Prices> {
+  const apiKey = options.apiKey ?? process.env.RUNPOD_API_KEY;
+  if (!apiKey) return tablePrices("No RunPod API key: the live catalog was not read.");
+  const baseURL = (options.baseURL ?? process.env.RUNPOD_API_URL ?? "https://api.runpod.io").replace(/\/+$/, "");
+  const doFetch = options.fetch ?? fetch;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+
+  const get = async <T>(path: string, schema: z.ZodType<T>): Promise<T> => {
+    const url = `${baseURL}${path}`;
+    const response = await doFetch(url, {
+      headers: { authorization: `Bearer ${apiKey}`, accept: "application/json" },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (!response.ok) throw new Error(`GET ${url} answered HTTP ${response.status}`);
+    const parsed = schema.safeParse(await response.json());
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new Error(`GET ${url} returned an unexpected body at ${issue?.path.join(".")}: ${issue?.message}`);
+    }
+    return parsed.data;
+  };
+
+  let gpus: z.infer<typeof listGpuTypesSchema>["gpus"];
+  let cpus: z.infer<typeof listCpuTypesSchema>["cpus"];
+  try {
+    [{ gpus }, { cpus }] = await Promise.all([
+      get("/v2/catalog/gpus", listGpuTypesSchema),
+      get("/v2/catalog/cpus", listCpuTypesSchema),
+    ]);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return tablePrices(`The live catalog could not be read (${reason.replaceAll(apiKey, "***")}).`);
+  }
+
+  const table = tablePrices();
+  const notes = [`GPU and CPU prices from the live catalog at ${baseURL}; volume and disk rates from the table (${PRICE_TABLE.source}).`];
+
+  const serverlessGpuUsdPerSecond: Partial<Record<GpuPool, number>> = {};
+  for (const gpu of gpus) {
+    const pool = gpu.pool as GpuPool | null | undefined;
+    // All GPU types of a pool share the pool's serverless rate; the first one listed is enough.
+    if (pool && (GPU_POOLS as readonly string[]).includes(pool) && gpu.price.serverless !== undefined
+      && serverlessGpuUsdPerSecond[pool] === undefined) {
+      serverlessGpuUsdPerSecond[pool] = gpu.price.serverless / 3600;
+    }
+  }
+  const cpuUsdPerVcpuHour: Partial<Record<CpuFlavor, number>> = {};
+  for (const cpu of cpus) {
+    // Catalog ids come as "cpu3g" or with a size suffix ("cpu3c-2-4"); the flavor is the first part.
+    const flavor = cpu.id.split("-")[0] as CpuFlavor;
+    if ((CPU_FLAVORS as readonly string[]).includes(flavor) && cpuUsdPerVcpuHour[flavor] === undefined) {
+      cpuUsdPerVcpuHour[flavor] = cpu.price.securePerVcpu;
+    }
+  }
+  for (const pool of GPU_POOLS) {
+    if (serverlessGpuUsdPerSecond[pool] === undefined) {
+      serverlessGpuUsdPerSecond[pool] = table.serverlessGpuUsdPerSecond[pool];
+      notes.push(`Pool ${pool} has no serverless price in the catalog: table rate used.`);
+    }
+  }
+  for (const flavor of CPU_FLAVORS) {
+    if (cpuUsdPerVcpuHour[flavor] === undefined) {
+      cpuUsdPerVcpuHour[flavor] = table.cpuUsdPerVcpuHour[flavor];
+      notes.push(`CPU flavor ${flavor} is not in the catalog: assumed table rate used.`);
+    }
+  }
+
+  return {
+    source: "catalog",
+    asOf: (options.now?.() ?? new Date()).toISOString(),
+    serverlessGpuUsdPerSecond,
+    cpuUsdPerVcpuHour,
+    volumeUsdPerGbMonth: table.volumeUsdPerGbMonth,
+    containerDiskUsdPerGbMonth: table.containerDiskUsdPerGbMonth,
+    notes,
+  };
+}
