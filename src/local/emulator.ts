@@ -6,16 +6,20 @@
 //   /_emulator/...                                                            test controls: faults, inspection
 // Each area is a Fastify plugin in its own file, registered here.
 import Fastify, { type FastifyInstance } from "fastify";
+import { jobSystemPlugin, type JobSystemOptions } from "./job-system";
 
 export interface EmulatorOptions {
   /** The API key clients must send as `Authorization: Bearer <key>`. */
   apiKey: string;
   /** Log requests (off in tests). */
   logger?: boolean;
+  /** Job API and workers: executor kind, retention TTLs, rate limits, endpoint lookup. */
+  jobs?: JobSystemOptions;
 }
 
 export async function buildEmulator(options: EmulatorOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: options.logger ?? false });
   // Plugins are registered here as they are written (REST v2, job API, worker protocol, billing).
+  await app.register(jobSystemPlugin, { ...options.jobs, apiKey: options.apiKey });
   return app;
 }

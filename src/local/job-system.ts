@@ -1,0 +1,55 @@
+// Wires the emulator's serverless side: one JobStore, one executor (in-process
+// fakes or real SDK worker processes, chosen by option), the job API and the
+// worker protocol. Decorates the app with `jobSystem` so other plugins (billing)
+// can read worker-seconds and job counts per endpoint.
+import type { FastifyInstance } from "fastify";
+import { JobStore, type EndpointLookup, type JobStoreOptions } from "./job-store";
+import type { JobExecutor } from "./job-executor";
+import { InProcessExecutor, type InProcessExecutorOptions } from "./job-executor-in-process";
+import { jobApiPlugin, type JobRateLimits } from "./job-api";
+
+export interface JobSystemOptions extends JobStoreOptions {
+  /** Looks endpoints up in the REST state; jobs for an unknown endpoint get 404. */
+  endpoints?: EndpointLookup;
+  /** "in-process" (default): functions stand in for workers. "workers": real SDK worker processes. */
+  executor?: "in-process" | "workers";
+  inProcess?: InProcessExecutorOptions;
+  rateLimits?: Partial<JobRateLimits>;
+  rateWindowMs?: number;
+  streamWaitMs?: number;
+}
+
+export interface JobSystem {
+  store: JobStore;
+  executor: JobExecutor;
+}
+
+declare module "fastify" {
+  interface FastifyInstance {
+    jobSystem: JobSystem;
+  }
+}
+
+async function jobSystemPlugin(app: FastifyInstance, options: JobSystemOptions & { apiKey: string }): Promise<void> {
+  const endpoints: EndpointLookup = options.endpoints ?? (() => undefined);
+  const store = new JobStore(options);
+  const executor: JobExecutor = new InProcessExecutor(store, endpoints, options.inProcess);
+  app.decorate("jobSystem", { store, executor });
+  app.addHook("onClose", async () => {
+    await executor.close();
+    store.close();
+  });
+  await app.register(jobApiPlugin, {
+    apiKey: options.apiKey,
+    store,
+    executor,
+    endpoints,
+    rateLimits: options.rateLimits,
+    rateWindowMs: options.rateWindowMs,
+    streamWaitMs: options.streamWaitMs,
+  });
+}
+// The decoration must be visible outside this plugin (what fastify-plugin does).
+(jobSystemPlugin as unknown as Record<symbol, boolean>)[Symbol.for("skip-override")] = true;
+
+export { jobSystemPlugin };

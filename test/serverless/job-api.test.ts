@@ -1,0 +1,158 @@
+// The emulator's job API over real HTTP, with the in-process executor.
+import { afterEach, describe, expect, it } from "vitest";
+import { call, startEmulator, type RunningEmulator } from "./emulator-fixture";
+import type { InProcessHandler } from "../../src/local/job-executor-in-process";
+
+const messages = [{ role: "user", content: "hello there" }];
+let emu: RunningEmulator | undefined;
+afterEach(async () => {
+  await emu?.close();
+  emu = undefined;
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("job API", () => {
+  it("queues with /run and answers /status-sync with the worker's output and timings", async () => {
+    emu = await startEmulator({ inProcess: { latencyMs: 30 } });
+    const run = await call(emu, "POST", "/run", { input: { messages, max_tokens: 8, temperature: 0 } });
+    expect(run.status).toBe(200);
+    expect(run.body).toEqual({ id: expect.any(String), status: "IN_QUEUE" });
+    const done = await call(emu, "GET", `/status-sync/${run.body.id}?wait=5000`);
+    expect(done.body.status).toBe("COMPLETED");
+    expect(done.body.output).toMatchObject({ response: "echo: hello there", model: "echo", finish_reason: "stop" });
+    expect(done.body.executionTime).toBeGreaterThanOrEqual(25);
+    expect(done.body.delayTime).toBeGreaterThanOrEqual(0);
+    const status = await call(emu, "GET", `/status/${run.body.id}`);
+    expect(status.body).toEqual(done.body);
+  });
+
+  it("rejects a wrong key, an unknown endpoint, an unknown job and a body without input", async () => {
+    emu = await startEmulator();
+    expect((await call(emu, "POST", "/run", { input: {} }, "wrong")).status).toBe(401);
+    const unknownEndpoint = await fetch(`${emu.serverlessUrl}/nope/health`, { headers: { authorization: "Bearer test-key-serverless" } });
+    expect(unknownEndpoint.status).toBe(404);
+    const missing = await call(emu, "GET", "/status/does-not-exist");
+    expect(missing.status).toBe(404);
+    expect(missing.body.error).toContain("does-not-exist");
+    const bad = await call(emu, "POST", "/run", { notInput: 1 });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toContain("input");
+    const badWait = await call(emu, "POST", "/runsync?wait=10", { input: {} });
+    expect(badWait.status).toBe(400);
+    expect(badWait.body.error).toContain("wait=");
+  });
+
+  it("/runsync returns the result when done in time, and a non-final {id, status} otherwise", async () => {
+    emu = await startEmulator({ inProcess: { latencyMs: 1500 } });
+    const slow = await call(emu, "POST", "/runsync?wait=1000", { input: { messages } });
+    expect(slow.body).toEqual({ id: expect.any(String), status: "IN_PROGRESS" });
+    const done = await call(emu, "GET", `/status-sync/${slow.body.id}?wait=5000`);
+    expect(done.body.status).toBe("COMPLETED");
+  });
+
+  it("forgets finished jobs after their retention: 404 once the TTL passed", async () => {
+    emu = await startEmulator({ runsyncRetentionMs: 100, runRetentionMs: 300 });
+    const sync = await call(emu, "POST", "/runsync", { input: { messages } });
+    expect(sync.body.status).toBe("COMPLETED");
+    const run = await call(emu, "POST", "/run", { input: { messages } });
+    await call(emu, "GET", `/status-sync/${run.body.id}?wait=2000`);
+    await sleep(150);
+    expect((await call(emu, "GET", `/status/${sync.body.id}`)).status).toBe(404);
+    expect((await call(emu, "GET", `/status/${run.body.id}`)).status).toBe(200);
+    await sleep(250);
+    expect((await call(emu, "GET", `/status/${run.body.id}`)).status).toBe(404);
+  });
+
+  it("times a job out after the endpoint's execution timeout, and /retry re-queues it", async () => {
+    let attempts = 0;
+    const handler: InProcessHandler = async (_job, ctx) => {
+      attempts += 1;
+      if (attempts === 1) await new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)));
+      return { response: "second time", model: "m", finish_reason: "stop" };
+    };
+    emu = await startEmulator({ inProcess: { handler } }, { executionTimeoutMs: 150 });
+    const run = await call(emu, "POST", "/run", { input: { messages } });
+    const timedOut = await call(emu, "GET", `/status-sync/${run.body.id}?wait=5000`);
+    expect(timedOut.body.status).toBe("TIMED_OUT");
+    const retry = await call(emu, "POST", `/retry/${run.body.id}`);
+    expect(retry.body).toEqual({ id: run.body.id, status: "IN_QUEUE" });
+    const done = await call(emu, "GET", `/status-sync/${run.body.id}?wait=5000`);
+    expect(done.body).toMatchObject({ status: "COMPLETED", output: { response: "second time" } });
+    const health = await call(emu, "GET", "/health");
+    expect(health.body.jobs).toMatchObject({ completed: 1, failed: 1, retried: 1, inQueue: 0, inProgress: 0 });
+    expect((await call(emu, "POST", `/retry/${run.body.id}`)).status).toBe(400);
+  });
+
+  it("fails a job whose handler throws or returns {error}, with the worker's message", async () => {
+    const handler: InProcessHandler = async (job) => {
+      if ((job.input as { kind: string }).kind === "throw") throw new Error("CUDA out of memory");
+      return { error: "messages[0].role: must be system, user or assistant" };
+    };
+    emu = await startEmulator({ inProcess: { handler } });
+    const thrown = await call(emu, "POST", "/runsync", { input: { kind: "throw" } });
+    expect(thrown.body.status).toBe("FAILED");
+    expect(thrown.body.error).toContain("CUDA out of memory");
+    const returned = await call(emu, "POST", "/runsync", { input: { kind: "return" } });
+    expect(returned.body).toMatchObject({ status: "FAILED", error: expect.stringContaining("messages[0].role") });
+  });
+
+  it("streams chunks through /stream, each chunk handed out once", async () => {
+    emu = await startEmulator({ inProcess: { latencyMs: 60 } });
+    const run = await call(emu, "POST", "/run", { input: { messages, stream: true } });
+    const chunks: unknown[] = [];
+    let status = "IN_QUEUE";
+    while (!["COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"].includes(status)) {
+      const res = await call(emu, "GET", `/stream/${run.body.id}`);
+      status = res.body.status;
+      chunks.push(...res.body.stream.map((c: { output: unknown }) => c.output));
+    }
+    expect(status).toBe("COMPLETED");
+    expect(chunks.map((c) => (c as { text: string }).text).join("")).toBe("echo: hello there");
+  });
+
+  it("cancels a running job: CANCELLED, and the handler sees the abort", async () => {
+    let aborted = false;
+    const handler: InProcessHandler = (_job, ctx) =>
+      new Promise((_, reject) =>
+        ctx.signal.addEventListener("abort", () => {
+          aborted = true;
+          reject(ctx.signal.reason);
+        }),
+      );
+    emu = await startEmulator({ inProcess: { handler } });
+    const run = await call(emu, "POST", "/run", { input: { messages } });
+    await sleep(50);
+    expect((await call(emu, "GET", `/status/${run.body.id}`)).body.status).toBe("IN_PROGRESS");
+    const cancel = await call(emu, "POST", `/cancel/${run.body.id}`);
+    expect(cancel.body).toEqual({ id: run.body.id, status: "CANCELLED" });
+    expect(aborted).toBe(true);
+    expect((await call(emu, "GET", `/status/${run.body.id}`)).body.status).toBe("CANCELLED");
+  });
+
+  it("answers 429 with Retry-After over the rate limit", async () => {
+    emu = await startEmulator({ rateLimits: { health: 2 } });
+    expect((await call(emu, "GET", "/health")).status).toBe(200);
+    expect((await call(emu, "GET", "/health")).status).toBe(200);
+    const limited = await call(emu, "GET", "/health");
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect(limited.body.error).toContain("rate limit");
+  });
+
+  it("purges queued jobs but not running ones, and reports a cold start in /health", async () => {
+    emu = await startEmulator({ inProcess: { latencyMs: 400, coldStartMs: 200 } }, { workersMax: 1 });
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push((await call(emu, "POST", "/run", { input: { messages } })).body.id);
+    const cold = await call(emu, "GET", "/health");
+    expect(cold.body.workers).toMatchObject({ initializing: 1, ready: 0, idle: 0, running: 0 });
+    expect(cold.body.jobs.inQueue).toBe(3);
+    await sleep(300);
+    const purge = await call(emu, "POST", "/purge-queue");
+    expect(purge.body).toEqual({ removed: 2, status: "completed" });
+    const warm = await call(emu, "GET", "/health");
+    expect(warm.body.workers).toMatchObject({ initializing: 0, running: 1, ready: 1 });
+    expect((await call(emu, "GET", `/status-sync/${ids[0]}?wait=5000`)).body.status).toBe("COMPLETED");
+    expect((await call(emu, "GET", `/status/${ids[2]}`)).status).toBe(404);
+  });
+});
