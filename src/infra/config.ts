@@ -78,9 +78,13 @@ export const stackConfigSchema = z.object({
   cloud: z.enum(["SECURE", "COMMUNITY"]).default("SECURE"),
   nodeEnv: z.enum(["production", "development"]).default("production"),
 
-  /** Monthly budget in USD for what runs whether or not anyone chats (volume + web pod + warm workers). */
+  /**
+   * Monthly budget in USD for what runs whether or not anyone chats (volume + web pod + warm workers).
+   * The seed hoped for about $30; an always-on 4 vCPU pod alone is about $117 a month at $0.04/vCPU-hour,
+   * so the default leaves room for the seed's own choices.
+   */
   budgetMonthlyUsd: z.coerce.number({ invalid_type_error: "must be a number of US dollars" })
-    .positive("must be a positive number of US dollars").default(40),
+    .positive("must be a positive number of US dollars").default(150),
 });
 
 export type StackConfig = z.infer<typeof stackConfigSchema>;
