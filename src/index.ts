@@ -1,0 +1,49 @@
+// Pulumi entry point: read the config, declare the stack, export its outputs.
+import * as pulumi from "@pulumi/pulumi";
+import { CONFIG_KEYS, CONFIG_NAMESPACE, SECRET_KEYS, parseStackConfig } from "./infra/config";
+import { loadPrices } from "./infra/cost";
+import { MetaHumanStack } from "./infra/metahuman-stack";
+
+const pulumiConfig = new pulumi.Config(CONFIG_NAMESPACE);
+
+// Every key the schema knows plus every `metahuman:*` key set on the stack, so that a misspelt key
+// is reported rather than silently ignored.
+const keysOnStack = Object.keys(pulumi.runtime.allConfig())
+  .filter((key) => key.startsWith(`${CONFIG_NAMESPACE}:`))
+  .map((key) => key.slice(CONFIG_NAMESPACE.length + 1))
+  .filter((key) => !(SECRET_KEYS as readonly string[]).includes(key));
+const config = parseStackConfig(
+  Object.fromEntries([...new Set([...CONFIG_KEYS, ...keysOnStack])].map((key) => [key, pulumiConfig.get(key)])),
+);
+
+// The API key: a config secret, or RUNPOD_API_KEY wrapped as a secret so that it never reaches state in plaintext.
+const envApiKey = process.env.RUNPOD_API_KEY;
+const runpodApiKey = pulumiConfig.getSecret("runpodApiKey") ?? (envApiKey ? pulumi.secret(envApiKey) : undefined);
+if (!runpodApiKey) {
+  throw new Error(
+    "metahuman:runpodApiKey is not set: run `pulumi config set --secret metahuman:runpodApiKey <key>` or export RUNPOD_API_KEY",
+  );
+}
+const sessionSecret = pulumiConfig.getSecret("sessionSecret");
+if (!sessionSecret) {
+  throw new Error(
+    'metahuman:sessionSecret is not set: run `pulumi config set --secret metahuman:sessionSecret "$(openssl rand -hex 32)"`',
+  );
+}
+
+const stack = new MetaHumanStack("metahuman", {
+  config,
+  // Prices carry no trace of the key, so they need not stay secret (a secret would hide the estimate in previews).
+  prices: pulumi.unsecret(runpodApiKey.apply((apiKey) => loadPrices({ apiKey }))),
+  runpodApiKey,
+  sessionSecret,
+});
+
+export const volumeId = stack.volumeId;
+export const endpointId = stack.endpointId;
+export const webPodId = stack.webPodId;
+export const webUrl = stack.webUrl;
+export const dataCenter = stack.dataCenter;
+export const costEstimate = stack.costEstimate;
+/** The web pod's env, secrets included: a secret output, read by scripts/write-env with --show-secrets. */
+export const webEnv = stack.webEnv;

@@ -1,0 +1,148 @@
+// MetaHumanStack: the three RunPod resources of a MetaHuman OS deployment and how they feed each other.
+//   network volume (user data; protected, retained on delete)
+//     └─ serverless vLLM endpoint in the volume's data center, the volume attached
+//     └─ CPU web pod with the volume mounted, its env fed from the endpoint's id and the secrets
+import * as pulumi from "@pulumi/pulumi";
+import { NetworkVolume } from "../runpod/resources/network-volume";
+import { Pod } from "../runpod/resources/pod";
+import { ServerlessEndpoint } from "../runpod/resources/serverless-endpoint";
+import { VOLUME_MOUNT_PATH, type StackConfig } from "./config";
+import { estimateCost, type CostEstimate, type Prices } from "./cost";
+
+/** What a preview shows of the estimate: few figures, in cents, so a config change reads as a diff. */
+export interface CostSummary {
+  baseUsdPerMonth: number;
+  gpuUsdPerSecond: number;
+  gpuPool: string;
+  usdPerMonth: { light: number; medium: number; heavy: number };
+  budgetUsdPerMonth: number;
+  prices: string;
+}
+
+export function summarizeCost(estimate: CostEstimate): CostSummary {
+  const cents = (usd: number) => Math.round(usd * 100) / 100;
+  return {
+    baseUsdPerMonth: cents(estimate.baseMonthlyUsd),
+    gpuUsdPerSecond: estimate.gpuUsdPerSecond,
+    gpuPool: estimate.gpuPool,
+    usdPerMonth: {
+      light: cents(estimate.profiles.light.monthlyUsd),
+      medium: cents(estimate.profiles.medium.monthlyUsd),
+      heavy: cents(estimate.profiles.heavy.monthlyUsd),
+    },
+    budgetUsdPerMonth: estimate.budgetMonthlyUsd,
+    prices: `${estimate.priceSource.source} of ${estimate.priceSource.asOf}`,
+  };
+}
+
+export interface MetaHumanStackArgs {
+  /** The validated stack config (see config.ts). */
+  readonly config: StackConfig;
+  /** Prices for the cost estimate: the live catalog or the dated table. */
+  readonly prices: pulumi.Input<Prices>;
+  /** RunPod API key for the web pod's job client; a secret. */
+  readonly runpodApiKey: pulumi.Input<string>;
+  /** Signs the web pod's session cookies; a secret. */
+  readonly sessionSecret: pulumi.Input<string>;
+}
+
+/** Where MetaHuman OS keeps its tree on the volume (the web pod's METAHUMAN_ROOT). */
+export const METAHUMAN_ROOT = `${VOLUME_MOUNT_PATH}/metahuman`;
+/** Hugging Face cache on the volume, where the worker finds (and caches) model weights. */
+export const HF_HOME = `${VOLUME_MOUNT_PATH}/huggingface-cache`;
+
+export class MetaHumanStack extends pulumi.ComponentResource {
+  public readonly volume: NetworkVolume;
+  public readonly endpoint: ServerlessEndpoint;
+  public readonly webPod: Pod;
+  public readonly volumeId: pulumi.Output<string>;
+  public readonly endpointId: pulumi.Output<string>;
+  public readonly webPodId: pulumi.Output<string>;
+  public readonly webUrl: pulumi.Output<string>;
+  public readonly dataCenter: pulumi.Output<string>;
+  /** The web pod's environment, secrets included (the whole map is a secret output). */
+  public readonly webEnv: pulumi.Output<Record<string, string>>;
+  /** The cost summary shown by `pulumi preview` (details: `npm run cost`). */
+  public readonly costEstimate: pulumi.Output<CostSummary>;
+
+  constructor(name: string, args: MetaHumanStackArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super("metahuman:infra:MetaHumanStack", name, {}, opts);
+    const { config } = args;
+
+    // User data lives here. `protect` makes `pulumi destroy` refuse to delete it, and `retainOnDelete`
+    // keeps it on RunPod even if someone unprotects it: losing a person's memory is never a side effect.
+    this.volume = new NetworkVolume(`${name}-volume`, {
+      name: `${name}-data`,
+      size: config.volumeSizeGb,
+      dataCenter: config.dataCenter,
+      type: config.volumeType,
+    }, { parent: this, protect: true, retainOnDelete: true });
+
+    this.endpoint = new ServerlessEndpoint(`${name}-llm`, {
+      name: `${name}-llm`,
+      image: config.workerImage,
+      env: {
+        ENGINE: "vllm",
+        MODEL_NAME: config.model,
+        MAX_MODEL_LEN: String(config.maxModelLen),
+        GPU_MEMORY_UTILIZATION: String(config.gpuMemoryUtilization),
+        HF_HOME,
+      },
+      gpuPools: config.gpuPools,
+      workersMin: config.workersMin,
+      workersMax: config.workersMax,
+      idleTimeout: config.idleTimeout,
+      queueDelay: config.queueDelaySeconds,
+      flashboot: config.flashboot ? "FLASHBOOT" : "OFF",
+      executionTimeoutMs: config.executionTimeoutMs,
+      networkVolumeId: this.volume.id,
+      dataCenterIds: [config.dataCenter],
+    }, { parent: this });
+
+    const webEnv = pulumi.secret(pulumi.all([this.endpoint.id, args.runpodApiKey, args.sessionSecret])
+      .apply(([endpointId, runpodApiKey, sessionSecret]) => ({
+        RUNPOD_API_KEY: runpodApiKey,
+        RUNPOD_ENDPOINT_ID: endpointId,
+        METAHUMAN_ROOT,
+        OLLAMA_MODELS: `${VOLUME_MOUNT_PATH}/ollama-models`,
+        LLM_PROVIDER: "runpod_serverless",
+        LLM_MODEL: config.model,
+        HOST: "0.0.0.0",
+        PORT: String(config.webPort),
+        NODE_ENV: config.nodeEnv,
+        SESSION_SECRET: sessionSecret,
+      })));
+
+    this.webPod = new Pod(`${name}-web`, {
+      name: `${name}-web`,
+      image: config.webImage,
+      env: webEnv,
+      ports: [`${config.webPort}/http`],
+      containerDiskGb: config.webContainerDiskGb,
+      cloud: config.cloud,
+      cpuFlavor: config.webCpuFlavor,
+      vcpuCount: config.webVcpu,
+      dataCenterIds: [config.dataCenter],
+      networkVolumeId: this.volume.id,
+      volumeMountPath: VOLUME_MOUNT_PATH,
+    }, { parent: this });
+
+    this.volumeId = this.volume.id;
+    this.endpointId = this.endpoint.id;
+    this.webPodId = this.webPod.id;
+    this.webUrl = pulumi.interpolate`https://${this.webPod.id}-${config.webPort}.proxy.runpod.net`;
+    this.dataCenter = pulumi.output(config.dataCenter);
+    this.webEnv = webEnv;
+    this.costEstimate = pulumi.output(args.prices).apply((prices) => summarizeCost(estimateCost(config, prices as Prices)));
+
+    this.registerOutputs({
+      volumeId: this.volumeId,
+      endpointId: this.endpointId,
+      webPodId: this.webPodId,
+      webUrl: this.webUrl,
+      dataCenter: this.dataCenter,
+      webEnv: this.webEnv,
+      costEstimate: this.costEstimate,
+    });
+  }
+}
