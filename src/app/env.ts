@@ -1,0 +1,151 @@
+// The web pod's environment: one zod schema, read once at start. A missing or bad
+// variable stops the server with a message that names it; secrets are never echoed,
+// not even inside zod's own messages (we build every message ourselves).
+// scripts/write-env validates .env.production with this same schema.
+import * as path from "node:path";
+import * as dotenv from "dotenv";
+import { z } from "zod";
+import { PROVIDER_NAMES } from "./llm/types";
+
+/** Variables whose values must never appear in a message or a log line. */
+export const SECRET_VARIABLES = ["RUNPOD_API_KEY", "SESSION_SECRET", "OPENAI_API_KEY"] as const;
+
+export const DEFAULT_PORT = 4321;
+
+// dotenv turns `FOO=` into "": that means "not set", so defaults and "required" apply.
+const optionalText = z.preprocess((v) => (typeof v === "string" && v.trim() === "" ? undefined : v), z.string().optional());
+
+const httpUrl = (fallback: string) =>
+  z.preprocess(
+    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+    z
+      .string()
+      .default(fallback)
+      .refine((v) => {
+        try {
+          const u = new URL(v);
+          return u.protocol === "http:" || u.protocol === "https:";
+        } catch {
+          return false;
+        }
+      }, "must be an http(s) URL")
+      .transform((v) => v.replace(/\/+$/, "")),
+  );
+
+const baseShape = z.object({
+  LLM_PROVIDER: z.preprocess(
+    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+    z.enum(PROVIDER_NAMES, {
+      required_error: `is required (one of ${PROVIDER_NAMES.join(", ")})`,
+      invalid_type_error: `must be one of ${PROVIDER_NAMES.join(", ")}`,
+    }),
+  ),
+  LLM_MODEL: optionalText,
+  METAHUMAN_ROOT: z.preprocess(
+    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+    z
+      .string({ required_error: "is required (the volume's MetaHuman folder, e.g. /runpod-volume/metahuman)" })
+      .refine((v) => path.isAbsolute(v), "must be an absolute path"),
+  ),
+  OLLAMA_MODELS: optionalText,
+  RUNPOD_API_KEY: optionalText,
+  RUNPOD_ENDPOINT_ID: optionalText.refine(
+    (v) => v === undefined || /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(v),
+    "must be a RunPod endpoint id (letters, digits, '-' or '_', at most 64)",
+  ),
+  RUNPOD_SERVERLESS_URL: httpUrl("https://api.runpod.ai/v2"),
+  OLLAMA_URL: httpUrl("http://127.0.0.1:11434"),
+  OPENAI_BASE_URL: httpUrl("https://api.openai.com/v1"),
+  OPENAI_API_KEY: optionalText,
+  HOST: z.preprocess((v) => (typeof v === "string" && v.trim() === "" ? undefined : v), z.string().default("0.0.0.0")),
+  PORT: z.preprocess(
+    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+    z.coerce
+      .number({ invalid_type_error: "must be a whole number from 0 to 65535" })
+      .int("must be a whole number from 0 to 65535")
+      .min(0, "must be a whole number from 0 to 65535")
+      .max(65535, "must be a whole number from 0 to 65535")
+      .default(DEFAULT_PORT),
+  ),
+  NODE_ENV: z.preprocess(
+    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+    z.enum(["development", "production", "test"]).default("development"),
+  ),
+  SESSION_SECRET: z.preprocess(
+    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+    z
+      .string({ required_error: "is required (at least 32 random characters, e.g. `openssl rand -hex 32`)" })
+      .min(32, "must be at least 32 characters long"),
+  ),
+  /** Chats per user per minute. */
+  CHAT_RATE_LIMIT_PER_MINUTE: z.preprocess(
+    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+    z.coerce.number().int().min(1, "must be a whole number of at least 1").default(20),
+  ),
+});
+
+/** The web pod's variables; which ones are required depends on LLM_PROVIDER. */
+export const webEnvSchema = baseShape.superRefine((env, ctx) => {
+  const need = (name: keyof typeof env, why: string) => {
+    if (env[name] === undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [name], message: `is required ${why}` });
+  };
+  switch (env.LLM_PROVIDER) {
+    case "runpod_serverless":
+      need("RUNPOD_API_KEY", "when LLM_PROVIDER=runpod_serverless");
+      need("RUNPOD_ENDPOINT_ID", "when LLM_PROVIDER=runpod_serverless");
+      break;
+    case "ollama":
+      need("LLM_MODEL", "when LLM_PROVIDER=ollama (e.g. llama3.1:8b)");
+      break;
+    case "openai":
+      need("LLM_MODEL", "when LLM_PROVIDER=openai");
+      // Self-hosted OpenAI-compatible servers often need no key; OpenAI itself does.
+      if (new URL(env.OPENAI_BASE_URL).hostname === "api.openai.com") need("OPENAI_API_KEY", "when OPENAI_BASE_URL is api.openai.com");
+      break;
+    case "mock":
+      break;
+  }
+});
+
+export type WebEnv = z.output<typeof webEnvSchema>;
+
+export class EnvError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`The web pod's environment is not valid:\n  - ${problems.join("\n  - ")}`);
+    this.name = "EnvError";
+  }
+}
+
+const isSecret = (name: string) => (SECRET_VARIABLES as readonly string[]).includes(name);
+
+function describe(issue: z.ZodIssue, raw: Record<string, string | undefined>): string {
+  const name = String(issue.path[0] ?? "(environment)");
+  const value = raw[name];
+  let message = issue.message;
+  if (issue.code === z.ZodIssueCode.invalid_enum_value) message = `must be one of ${issue.options.join(", ")}`;
+  if (issue.code === z.ZodIssueCode.invalid_type && value === undefined) message = message.startsWith("is required") ? message : "is required";
+  // Only non-secret values are quoted back; a secret is described by its length at most.
+  const shown = value === undefined || value.trim() === "" ? "" : isSecret(name) ? "" : ` (got ${JSON.stringify(value.slice(0, 200))})`;
+  return `${name} ${message}${shown}`;
+}
+
+/** Validates an environment mapping. Throws EnvError naming every bad variable. */
+export function parseWebEnv(raw: Record<string, string | undefined>): WebEnv {
+  const result = webEnvSchema.safeParse(raw);
+  if (!result.success) throw new EnvError(result.error.issues.map((i) => describe(i, raw)));
+  return result.data;
+}
+
+export interface LoadWebEnvOptions {
+  /** The process environment; defaults to process.env. It wins over the file. */
+  env?: Record<string, string | undefined>;
+  /** A dotenv file to read first; defaults to `.env` in the working directory, if present. */
+  dotenvPath?: string;
+}
+
+/** dotenv + zod: reads the file without touching process.env, then validates. */
+export function loadWebEnv(options: LoadWebEnvOptions = {}): WebEnv {
+  const fromFile: Record<string, string> = {};
+  dotenv.config({ path: options.dotenvPath ?? ".env", processEnv: fromFile, quiet: true } as dotenv.DotenvConfigOptions);
+  return parseWebEnv({ ...fromFile, ...(options.env ?? process.env) });
+}
