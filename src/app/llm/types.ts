@@ -36,8 +36,19 @@ export type LLMStreamEvent =
   | { type: "progress"; stage: "queued" | "cold-start" | "running"; detail?: string }
   | { type: "finish"; model: string; usage?: LLMUsage; finishReason?: string };
 
+/** What a backend says about itself, without running a generation (no GPU job, no cost). */
+export interface LLMHealth {
+  ok: boolean;
+  /** A short sentence a person can read ("2 workers ready", "connection refused"). */
+  detail?: string;
+  /** Backend numbers as the backend reports them (e.g. RunPod's /health jobs and workers). */
+  backend?: Record<string, unknown>;
+}
+
 export interface LLMProvider {
   name: string;
+  /** Optional: a free probe of the backend, used by the web pod's GET /api/health. */
+  health?(signal?: AbortSignal): Promise<LLMHealth>;
   generate(messages: LLMMessage[], options?: LLMOptions): Promise<LLMResponse>;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   generateJSON<T = any>(messages: LLMMessage[], options?: LLMOptions): Promise<T>;
