@@ -7,6 +7,7 @@
 // Each area is a Fastify plugin in its own file, registered here.
 import Fastify, { type FastifyInstance } from "fastify";
 import { jobSystemPlugin, type JobSystemOptions } from "./job-system";
+import { BillingLedger, billingPlugin } from "./billing";
 
 export interface EmulatorOptions {
   /** The API key clients must send as `Authorization: Bearer <key>`. */
@@ -15,11 +16,14 @@ export interface EmulatorOptions {
   logger?: boolean;
   /** Job API and workers: executor kind, retention TTLs, rate limits, endpoint lookup. */
   jobs?: JobSystemOptions;
+  /** Billing ledger (its prices and clock); other areas reach it as `app.billing`. */
+  billing?: BillingLedger;
 }
 
 export async function buildEmulator(options: EmulatorOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: options.logger ?? false });
   // Plugins are registered here as they are written (REST v2, job API, worker protocol, billing).
+  await app.register(billingPlugin, { apiKey: options.apiKey, ledger: options.billing ?? new BillingLedger() });
   await app.register(jobSystemPlugin, { ...options.jobs, apiKey: options.apiKey });
   return app;
 }
