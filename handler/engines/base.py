@@ -1,0 +1,48 @@
+"""The engine contract the job handler drives: prepare a prompt, stream deltas, abort on cancel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Dict, List, Optional, Protocol, Sequence
+
+Message = Dict[str, str]
+"""`{"role": "system"|"user"|"assistant", "content": str}`, already validated."""
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    max_tokens: int
+    temperature: float
+    top_p: Optional[float] = None
+    stop: Optional[List[str]] = None
+    seed: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class PreparedPrompt:
+    """What an engine needs to run a prompt, and its length (checked against max_model_len first)."""
+
+    prompt_tokens: int
+    payload: Any = field(repr=False)
+
+
+@dataclass(frozen=True)
+class EngineDelta:
+    """New text since the previous delta and how many tokens it holds; `finish_reason`
+    ("stop" | "length") only on the last one."""
+
+    text: str
+    completion_tokens: int
+    finish_reason: Optional[str] = None
+
+
+class Engine(Protocol):
+    model_name: str
+    max_model_len: int
+
+    async def prepare(self, messages: Sequence[Message]) -> PreparedPrompt: ...
+
+    def generate(self, prompt: PreparedPrompt, params: GenerationParams,
+                 request_id: str) -> AsyncIterator[EngineDelta]: ...
+
+    async def abort(self, request_id: str) -> None: ...

@@ -1,0 +1,153 @@
+"""The job handler: validate, run the engine, and stream or return the contract.
+
+`make_handler(engine, config)` returns an async generator function (the SDK streams its yields).
+What it yields, per job input:
+- native, `stream` false: one dict `{response, model, usage, finish_reason}`;
+- native, `stream` true: dicts `{"text": delta}`, several tokens each; the last one also carries
+  `finish_reason`, `usage` and `model` (its `text` may be non-empty: concatenate every `text`);
+- OpenAI route `/v1/chat/completions`: one `chat.completion` object, or with `stream` one
+  `chat.completion.chunk` per yield (plus a usage-only chunk with `stream_options.include_usage`);
+- OpenAI route `/v1/models`: one model list;
+- bad input: one `{"error": "<field>: ..."}` (the SDK then fails the job with that message).
+`usage` is `{prompt_tokens, completion_tokens, total_tokens}`; `finish_reason` is "stop" or "length".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from contextlib import aclosing
+from dataclasses import dataclass
+from typing import Any, AsyncIterator, Callable, Dict, Optional
+
+import openai_format
+from engines.base import Engine, GenerationParams, PreparedPrompt
+from job_input import ChatRequest, InputError, parse_job_input, resolve_max_tokens
+from worker_config import WorkerConfig
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Dict[str, Any]], AsyncIterator[Dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Batch:
+    text: str
+    completion_tokens: int
+    """Total so far, not just this batch."""
+    finish_reason: Optional[str]
+
+
+async def _batches(engine: Engine, prompt: PreparedPrompt, params: GenerationParams,
+                   request_id: str, batch_tokens: int) -> AsyncIterator[Batch]:
+    """Groups engine deltas so each yield (one HTTP post by the SDK) carries several tokens.
+
+    The first text goes out alone so the reader sees the answer start as early as possible.
+    """
+    pending, pending_tokens, total, first = "", 0, 0, True
+    async for delta in engine.generate(prompt, params, request_id):
+        pending += delta.text
+        pending_tokens += delta.completion_tokens
+        total += delta.completion_tokens
+        if delta.finish_reason is not None:
+            yield Batch(pending, total, delta.finish_reason)
+            return
+        if (first and pending) or pending_tokens >= batch_tokens:
+            yield Batch(pending, total, None)
+            pending, pending_tokens, first = "", 0, False
+    # An engine that ends without a reason was stopped from outside; what it wrote is the answer.
+    yield Batch(pending, total, "stop")
+
+
+def make_handler(engine: Engine, config: WorkerConfig) -> Handler:
+    async def handler(job: Dict[str, Any]) -> AsyncIterator[Dict[str, Any]]:
+        request_id = str(job.get("id") or uuid.uuid4())
+        try:
+            request = parse_job_input(job.get("input"), engine.max_model_len)
+            if request.kind == "openai_models":
+                yield openai_format.model_list(engine.model_name)
+                return
+            prompt = await engine.prepare(request.messages)
+            max_tokens = resolve_max_tokens(request, prompt.prompt_tokens, engine.max_model_len,
+                                            config.default_max_tokens)
+        except InputError as error:
+            log.info("job %s: bad input: %s", request_id, error)
+            yield {"error": str(error)}
+            return
+
+        params = GenerationParams(max_tokens=max_tokens, temperature=request.temperature,
+                                  top_p=request.top_p, stop=request.stop, seed=request.seed)
+        finished = False
+        try:
+            async with aclosing(_batches(engine, prompt, params, request_id,
+                                         config.stream_batch_tokens)) as batches:
+                async for output in _format(request, engine.model_name, request_id,
+                                            prompt.prompt_tokens, batches):
+                    if output.get("finish_reason") or _is_last_openai(output):
+                        finished = True
+                    yield output
+                finished = True
+        except (asyncio.CancelledError, GeneratorExit):
+            # The SDK cancels this task when the job is cancelled or times out: free the GPU slot.
+            if not finished:
+                log.info("job %s: stopped, aborting the engine request", request_id)
+                await engine.abort(request_id)
+            raise
+        except Exception as error:  # an engine failure: report it as JSON, never a partial object
+            log.exception("job %s: engine failed", request_id)
+            await engine.abort(request_id)
+            yield {"error": f"engine: {type(error).__name__}: {error}"}
+
+    return handler
+
+
+def _is_last_openai(output: Dict[str, Any]) -> bool:
+    choices = output.get("choices") or []
+    return bool(choices and choices[0].get("finish_reason"))
+
+
+async def _format(request: ChatRequest, model: str, request_id: str, prompt_tokens: int,
+                  batches: AsyncIterator[Batch]) -> AsyncIterator[Dict[str, Any]]:
+    if request.kind == "openai_chat":
+        async for output in _format_openai(request, model, request_id, prompt_tokens, batches):
+            yield output
+        return
+
+    if request.stream:
+        async for batch in batches:
+            if batch.finish_reason is None:
+                yield {"text": batch.text}
+            else:
+                yield {"text": batch.text, "finish_reason": batch.finish_reason, "model": model,
+                       "usage": openai_format.usage(prompt_tokens, batch.completion_tokens)}
+        return
+
+    text = []
+    async for batch in batches:
+        text.append(batch.text)
+        if batch.finish_reason is not None:
+            yield {"response": "".join(text), "model": model,
+                   "usage": openai_format.usage(prompt_tokens, batch.completion_tokens),
+                   "finish_reason": batch.finish_reason}
+
+
+async def _format_openai(request: ChatRequest, model: str, request_id: str, prompt_tokens: int,
+                         batches: AsyncIterator[Batch]) -> AsyncIterator[Dict[str, Any]]:
+    completion_id = f"chatcmpl-{request_id}"
+    if not request.stream:
+        text = []
+        async for batch in batches:
+            text.append(batch.text)
+            if batch.finish_reason is not None:
+                yield openai_format.completion(completion_id, model, "".join(text), batch.finish_reason,
+                                               prompt_tokens, batch.completion_tokens)
+        return
+
+    first = True
+    async for batch in batches:
+        delta: Dict[str, str] = {"role": "assistant", "content": batch.text} if first else {"content": batch.text}
+        first = False
+        yield openai_format.chunk(completion_id, model, delta, batch.finish_reason)
+        if batch.finish_reason is not None and request.include_usage:
+            yield openai_format.usage_chunk(completion_id, model, prompt_tokens, batch.completion_tokens)

@@ -1,0 +1,234 @@
+"""Validation of a job's input: the native contract and RunPod's OpenAI route, into one ChatRequest.
+
+Native input: `{messages, max_tokens?, temperature?, top_p?, stop?, seed?, stream?}`.
+OpenAI input: `{openai_route: "/v1/chat/completions" | "/v1/models", openai_input: {...}}`.
+Unknown fields are rejected; every error names the field, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, List, Mapping, Optional
+
+from engines.base import Message
+
+ROLES = ("system", "user", "assistant")
+NATIVE_FIELDS = ("messages", "max_tokens", "temperature", "top_p", "stop", "seed", "stream")
+OPENAI_ROUTES = ("/v1/chat/completions", "/v1/models")
+OPENAI_CHAT_FIELDS = ("model", "messages", "max_tokens", "max_completion_tokens", "temperature",
+                      "top_p", "stop", "seed", "stream", "stream_options", "n", "user")
+DEFAULT_TEMPERATURE = 0.7
+MAX_STOP_SEQUENCES = 16
+
+
+class InputError(ValueError):
+    """The job's input breaks the contract; the message names the field."""
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    kind: str
+    """"native", "openai_chat" or "openai_models"."""
+    messages: List[Message]
+    max_tokens: Optional[int]
+    """None when the job gave none: the handler fills it in from what the context has left."""
+    temperature: float
+    top_p: Optional[float]
+    stop: Optional[List[str]]
+    seed: Optional[int]
+    stream: bool
+    include_usage: bool
+    """OpenAI `stream_options.include_usage`: a last chunk with usage and no choices."""
+
+
+def _fail(field: str, value: Any, allowed: str) -> InputError:
+    shown = repr(value)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    return InputError(f"{field}: {shown} is not allowed; expected {allowed}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _reject_unknown(data: Mapping[str, Any], allowed: tuple, where: str) -> None:
+    for key in data:
+        if key not in allowed:
+            raise InputError(f"{where}.{key}: unknown field; allowed fields are {', '.join(allowed)}")
+
+
+def _object(value: Any, field: str) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise _fail(field, value, "an object")
+    return value
+
+
+def _content(value: Any, field: str, allow_parts: bool) -> str:
+    if isinstance(value, str):
+        return value
+    if allow_parts and isinstance(value, list):
+        texts = []
+        for index, part in enumerate(value):
+            if not (isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str)):
+                raise _fail(f"{field}[{index}]", part, 'a text part {"type": "text", "text": "..."}')
+            texts.append(part["text"])
+        return "".join(texts)
+    raise _fail(field, value, "a string or a list of text parts" if allow_parts else "a string")
+
+
+def _messages(value: Any, field: str, openai: bool) -> List[Message]:
+    if not isinstance(value, list) or not value:
+        raise _fail(field, value, "a non-empty list of {role, content} messages")
+    allowed_keys = ("role", "content", "name") if openai else ("role", "content")
+    roles = ROLES + ("developer",) if openai else ROLES
+    messages: List[Message] = []
+    for index, item in enumerate(value):
+        where = f"{field}[{index}]"
+        message = _object(item, where)
+        _reject_unknown(message, allowed_keys, where)
+        role = message.get("role")
+        if role not in roles:
+            raise _fail(f"{where}.role", role, f"one of {', '.join(roles)}")
+        if "content" not in message:
+            raise InputError(f"{where}.content: missing; expected a string")
+        content = _content(message["content"], f"{where}.content", allow_parts=openai)
+        # OpenAI's "developer" role is the newer name of "system"; chat templates only know the latter.
+        messages.append({"role": "system" if role == "developer" else role, "content": content})
+    return messages
+
+
+def _max_tokens(value: Any, field: str, max_model_len: int) -> Optional[int]:
+    if value is None:
+        return None
+    if not _is_int(value) or not 1 <= value <= max_model_len:
+        raise _fail(field, value, f"an integer from 1 to {max_model_len} (max_model_len)")
+    return value
+
+
+def _temperature(value: Any, field: str) -> float:
+    if value is None:
+        return DEFAULT_TEMPERATURE
+    if not _is_number(value) or not 0 <= value <= 2:
+        raise _fail(field, value, "a number from 0 to 2")
+    return float(value)
+
+
+def _top_p(value: Any, field: str) -> Optional[float]:
+    if value is None:
+        return None
+    if not _is_number(value) or not 0 < value <= 1:
+        raise _fail(field, value, "a number greater than 0 and at most 1")
+    return float(value)
+
+
+def _stop(value: Any, field: str) -> Optional[List[str]]:
+    if value is None:
+        return None
+    stops = [value] if isinstance(value, str) else value
+    if (not isinstance(stops, list) or not 1 <= len(stops) <= MAX_STOP_SEQUENCES
+            or not all(isinstance(s, str) and s for s in stops)):
+        raise _fail(field, value, f"a non-empty string or a list of 1 to {MAX_STOP_SEQUENCES} non-empty strings")
+    return list(stops)
+
+
+def _seed(value: Any, field: str) -> Optional[int]:
+    if value is None:
+        return None
+    if not _is_int(value) or not 0 <= value < 2**63:
+        raise _fail(field, value, "an integer from 0 to 2^63-1")
+    return value
+
+
+def _flag(value: Any, field: str) -> bool:
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise _fail(field, value, "true or false")
+    return value
+
+
+def _parse_native(data: Mapping[str, Any], max_model_len: int) -> ChatRequest:
+    _reject_unknown(data, NATIVE_FIELDS, "input")
+    if "messages" not in data:
+        raise InputError("input.messages: missing; expected a non-empty list of {role, content} messages")
+    return ChatRequest(
+        kind="native",
+        messages=_messages(data["messages"], "input.messages", openai=False),
+        max_tokens=_max_tokens(data.get("max_tokens"), "input.max_tokens", max_model_len),
+        temperature=_temperature(data.get("temperature"), "input.temperature"),
+        top_p=_top_p(data.get("top_p"), "input.top_p"),
+        stop=_stop(data.get("stop"), "input.stop"),
+        seed=_seed(data.get("seed"), "input.seed"),
+        stream=_flag(data.get("stream"), "input.stream"),
+        include_usage=False,
+    )
+
+
+def _parse_openai(data: Mapping[str, Any], max_model_len: int) -> ChatRequest:
+    _reject_unknown(data, ("openai_route", "openai_input"), "input")
+    route = data.get("openai_route")
+    if route not in OPENAI_ROUTES:
+        raise _fail("input.openai_route", route, f"one of {', '.join(OPENAI_ROUTES)}")
+    body = _object(data.get("openai_input", {}) if route == "/v1/models" else data.get("openai_input"),
+                   "input.openai_input")
+    if route == "/v1/models":
+        return ChatRequest(kind="openai_models", messages=[], max_tokens=None, temperature=0.0,
+                           top_p=None, stop=None, seed=None, stream=False, include_usage=False)
+
+    where = "input.openai_input"
+    _reject_unknown(body, OPENAI_CHAT_FIELDS, where)
+    if "messages" not in body:
+        raise InputError(f"{where}.messages: missing; expected a non-empty list of messages")
+    if body.get("model") is not None and not isinstance(body["model"], str):
+        raise _fail(f"{where}.model", body["model"], "a string")
+    if body.get("n") not in (None, 1):
+        raise _fail(f"{where}.n", body["n"], "1 (one choice per request)")
+    options = _object(body.get("stream_options") or {}, f"{where}.stream_options")
+    _reject_unknown(options, ("include_usage",), f"{where}.stream_options")
+    # max_completion_tokens is OpenAI's newer name for max_tokens; it wins when both are given.
+    limit_field = "max_completion_tokens" if body.get("max_completion_tokens") is not None else "max_tokens"
+    return ChatRequest(
+        kind="openai_chat",
+        messages=_messages(body["messages"], f"{where}.messages", openai=True),
+        max_tokens=_max_tokens(body.get(limit_field), f"{where}.{limit_field}", max_model_len),
+        temperature=_temperature(body.get("temperature"), f"{where}.temperature"),
+        top_p=_top_p(body.get("top_p"), f"{where}.top_p"),
+        stop=_stop(body.get("stop"), f"{where}.stop"),
+        seed=_seed(body.get("seed"), f"{where}.seed"),
+        stream=_flag(body.get("stream"), f"{where}.stream"),
+        include_usage=_flag(options.get("include_usage"), f"{where}.stream_options.include_usage"),
+    )
+
+
+def parse_job_input(raw: Any, max_model_len: int) -> ChatRequest:
+    """Validates `job["input"]`; raises InputError naming the first field that breaks the contract."""
+    data = _object(raw, "input")
+    if "openai_route" in data or "openai_input" in data:
+        return _parse_openai(data, max_model_len)
+    return _parse_native(data, max_model_len)
+
+
+def resolve_max_tokens(request: ChatRequest, prompt_tokens: int, max_model_len: int,
+                       default_max_tokens: int) -> int:
+    """Checks that prompt plus max_tokens fit max_model_len; fills in max_tokens when none was given."""
+    room = max_model_len - prompt_tokens
+    field = "input.openai_input" if request.kind == "openai_chat" else "input"
+    if room < 1:
+        raise InputError(
+            f"{field}.messages: the prompt is {prompt_tokens} tokens, which leaves no room to answer "
+            f"within max_model_len={max_model_len}; shorten the messages"
+        )
+    if request.max_tokens is None:
+        return min(default_max_tokens, room)
+    if request.max_tokens > room:
+        raise InputError(
+            f"{field}.max_tokens: {request.max_tokens} is not allowed; the prompt is {prompt_tokens} tokens "
+            f"and prompt plus max_tokens must be at most max_model_len={max_model_len}, "
+            f"so max_tokens may be at most {room}"
+        )
+    return request.max_tokens
