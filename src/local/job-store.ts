@@ -226,6 +226,7 @@ export class JobStore extends EventEmitter {
         clearTimeout(timer);
         this.off("change", onChange);
         this.off("stream", onChange);
+        this.off("closing", finish);
         signal?.removeEventListener("abort", finish);
         resolve(this.jobs.get(jobId));
       };
@@ -235,11 +236,14 @@ export class JobStore extends EventEmitter {
       const timer = setTimeout(finish, waitMs);
       this.on("change", onChange);
       this.on("stream", onChange);
+      this.once("closing", finish);
       signal?.addEventListener("abort", finish);
     });
   }
 
+  /** Ends every pending wait (long polls answer at once) and every timer. */
   close(): void {
+    this.emit("closing");
     for (const id of [...this.timers.keys()]) this.clearTimers(id);
     this.removeAllListeners();
   }

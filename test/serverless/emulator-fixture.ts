@@ -22,7 +22,13 @@ export async function startEmulator(jobs: JobSystemOptions = {}, endpoint: Parti
   const address = app.server.address();
   if (!address || typeof address === "string") throw new Error("emulator has no TCP address");
   const origin = `http://127.0.0.1:${address.port}`;
-  return { app, origin, serverlessUrl: `${origin}/v2`, endpoint: ep, close: () => app.close() };
+  return { app, origin, serverlessUrl: `${origin}/v2`, endpoint: ep, close: async () => {
+      const closing = app.close();
+      // Keep-alive sockets of aborted client requests would hold close() for the client's idle timeout.
+      app.server.closeAllConnections();
+      await closing;
+    },
+  };
 }
 
 export async function call(

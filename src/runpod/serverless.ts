@@ -1,0 +1,421 @@
+// The RunPod job API client (api.runpod.ai/v2/{endpointId}/...) behind the
+// runpod_serverless LLM provider.
+// - Waits with server-side long polls (/status-sync?wait=), falling back to adaptive
+//   /status polling, so a finished job is returned within milliseconds, not a poll period.
+// - Never leaves a job running: whenever the caller aborts, times out or stops reading
+//   a stream, the job is cancelled.
+// - Never creates two jobs for one request: POST /run is retried only when the server
+//   certainly did not take it (see `retryableSubmit`).
+// - Reports progress (queued / cold start / running) from the free /health.
+import { z } from "zod";
+import {
+  ServerlessApiError,
+  ServerlessAuthError,
+  ServerlessError,
+  ServerlessJobFailedError,
+  ServerlessRateLimitError,
+  ServerlessTimeoutError,
+} from "./job-api-errors";
+import { readWorkerError } from "./worker-contract";
+
+export const DEFAULT_SERVERLESS_URL = "https://api.runpod.ai/v2";
+const FINAL = ["COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"];
+
+export interface ServerlessClientSettings {
+  endpointId: string;
+  /** Defaults to RUNPOD_API_KEY, read when the first request is made. */
+  apiKey?: string;
+  /** Defaults to RUNPOD_SERVERLESS_URL, then https://api.runpod.ai/v2. */
+  baseURL?: string;
+  headers?: Record<string, string>;
+  fetch?: typeof fetch;
+  /** Retries of a retryable failure. Default 4. */
+  maxRetries?: number;
+  /** First backoff step; doubles each retry, with full jitter. Default 250 ms. */
+  retryBaseMs?: number;
+  /** Longest wait between retries, Retry-After included (a longer Retry-After gives up). Default 15 000 ms. */
+  maxRetryDelayMs?: number;
+  /** `wait` of one /status-sync long poll. Default 30 000 ms (the API allows 1 000–300 000). */
+  longPollMs?: number;
+  /** With a progress listener, long polls are this short so progress stays current. Default 2 000 ms. */
+  progressIntervalMs?: number;
+  /** Timeout of one ordinary (not long-poll) request. Default 30 000 ms. */
+  requestTimeoutMs?: number;
+}
+
+export const jobStatusSchema = z
+  .object({
+    id: z.string(),
+    status: z.string(),
+    delayTime: z.number().optional(),
+    executionTime: z.number().optional(),
+    output: z.unknown().optional(),
+    error: z.unknown().optional(),
+  })
+  .passthrough();
+export type JobStatusBody = z.infer<typeof jobStatusSchema>;
+
+const streamBodySchema = z.object({
+  status: z.string(),
+  stream: z.array(z.object({ output: z.unknown() }).passthrough()).default([]),
+  error: z.unknown().optional(),
+});
+
+export const healthSchema = z.object({
+  jobs: z.object({
+    completed: z.number(),
+    failed: z.number(),
+    inProgress: z.number(),
+    inQueue: z.number(),
+    retried: z.number(),
+  }),
+  workers: z.object({
+    idle: z.number(),
+    initializing: z.number(),
+    ready: z.number(),
+    running: z.number(),
+    throttled: z.number(),
+    unhealthy: z.number().optional(),
+  }),
+});
+export type EndpointHealth = z.infer<typeof healthSchema>;
+
+export interface JobProgress {
+  stage: "queued" | "cold-start" | "running";
+  detail?: string;
+}
+
+export interface JobPolicy {
+  /** ms; RunPod's minimum is 5 000. */
+  executionTimeout?: number;
+  /** ms; whole life of the job, queue included. */
+  ttl?: number;
+}
+
+export interface JobWaitOptions {
+  signal?: AbortSignal;
+  /** Our deadline for the whole job, queue included. Default 10 min. */
+  timeoutMs?: number;
+  onProgress?: (progress: JobProgress) => void;
+  policy?: JobPolicy;
+}
+
+export type JobStreamEvent =
+  | { type: "progress"; progress: JobProgress }
+  | { type: "chunk"; output: unknown }
+  | { type: "done"; job: JobStatusBody };
+
+type RetryMode = "idempotent" | "submit" | "none";
+
+interface RequestSpec {
+  method: "GET" | "POST";
+  path: string;
+  body?: unknown;
+  signal?: AbortSignal;
+  retry: RetryMode;
+  timeoutMs?: number;
+}
+
+/** Reads what /health says as a progress stage: the page shows "starting a GPU worker" on a cold start. */
+export function progressFromHealth(health: EndpointHealth): JobProgress {
+  const w = health.workers;
+  const warm = w.ready + w.idle + w.running;
+  if (warm === 0 && w.initializing > 0) return { stage: "cold-start", detail: `starting a GPU worker (${w.initializing} initializing)` };
+  if (warm === 0 && (w.unhealthy ?? 0) > 0) return { stage: "queued", detail: `${w.unhealthy} worker(s) unhealthy: they may be crash-looping` };
+  if (warm === 0 && w.throttled > 0) return { stage: "queued", detail: `${w.throttled} worker(s) throttled: no GPU free in the chosen pools` };
+  if (warm === 0) return { stage: "cold-start", detail: "no worker running: one is being scheduled" };
+  return { stage: "queued", detail: `${health.jobs.inQueue} job(s) in queue, ${w.running} worker(s) busy` };
+}
+
+const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+
+/** Retry-After as ms (delta-seconds or an HTTP date); undefined when absent or unreadable. */
+function retryAfterMs(header: string | null): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+/** A connection refused never reached the server: nothing was created there. */
+function neverSent(err: unknown): boolean {
+  const code = (err as { cause?: { code?: string } })?.cause?.code;
+  return code === "ECONNREFUSED";
+}
+
+export class RunpodServerlessClient {
+  private readonly s: Required<Omit<ServerlessClientSettings, "apiKey" | "baseURL" | "headers" | "fetch">> & ServerlessClientSettings;
+
+  constructor(settings: ServerlessClientSettings) {
+    if (!settings.endpointId) throw new ServerlessError("endpointId: missing; set RUNPOD_ENDPOINT_ID or pass endpointId");
+    this.s = {
+      maxRetries: 4,
+      retryBaseMs: 250,
+      maxRetryDelayMs: 15_000,
+      longPollMs: 30_000,
+      progressIntervalMs: 2_000,
+      requestTimeoutMs: 30_000,
+      ...settings,
+    };
+  }
+
+  get endpointId(): string {
+    return this.s.endpointId;
+  }
+
+  /** POST /run: queues a job and returns its id. */
+  async submit(input: unknown, options: { policy?: JobPolicy } = {}): Promise<{ id: string; status: string }> {
+    const body = await this.request({ method: "POST", path: "/run", body: { input, ...(options.policy ? { policy: options.policy } : {}) }, retry: "submit" });
+    return z.object({ id: z.string(), status: z.string() }).passthrough().parse(body);
+  }
+
+  async status(jobId: string, signal?: AbortSignal): Promise<JobStatusBody> {
+    return jobStatusSchema.parse(await this.request({ method: "GET", path: `/status/${encodeURIComponent(jobId)}`, signal, retry: "idempotent" }));
+  }
+
+  /** POST /cancel: cancelling twice is harmless, so it is retried. */
+  async cancel(jobId: string): Promise<JobStatusBody> {
+    return jobStatusSchema.parse(await this.request({ method: "POST", path: `/cancel/${encodeURIComponent(jobId)}`, retry: "idempotent" }));
+  }
+
+  async health(signal?: AbortSignal): Promise<EndpointHealth> {
+    return healthSchema.parse(await this.request({ method: "GET", path: "/health", signal, retry: "idempotent" }));
+  }
+
+  /** Submits a job and waits for it; resolves with the COMPLETED status body, else throws a typed error. */
+  async run(input: unknown, options: JobWaitOptions = {}): Promise<JobStatusBody> {
+    const deadline = Date.now() + (options.timeoutMs ?? 600_000);
+    // POST /run is not given the caller's signal: its answer carries the id we need to cancel the job.
+    const { id } = await this.submit(input, { policy: options.policy });
+    let finished = false;
+    try {
+      if (options.onProgress) await this.reportProgress(id, "IN_QUEUE", options.onProgress, undefined);
+      const job = await this.waitFinal(id, deadline, options);
+      finished = true;
+      return this.settle(job);
+    } finally {
+      if (!finished) await this.cancelQuietly(id);
+    }
+  }
+
+  /** Submits a job (the input should ask the worker to stream) and yields its progress, chunks, then the final status. */
+  async *stream(input: unknown, options: JobWaitOptions = {}): AsyncGenerator<JobStreamEvent> {
+    const deadline = Date.now() + (options.timeoutMs ?? 600_000);
+    const { id } = await this.submit(input, { policy: options.policy });
+    let finished = false;
+    let lastStage: string | undefined;
+    let idleDelay = 0;
+    try {
+      for (;;) {
+        options.signal?.throwIfAborted();
+        if (Date.now() > deadline) throw new ServerlessTimeoutError(`job ${id}: no result within ${options.timeoutMs ?? 600_000} ms`, "deadline", id, lastStage);
+        // A retried /stream read may lose chunks whose answer was lost in transit; only failures
+        // that left the server untouched (429, 5xx before work, refused connections) are retried.
+        const body = streamBodySchema.parse(
+          await this.request({ method: "GET", path: `/stream/${encodeURIComponent(id)}`, signal: options.signal, retry: "idempotent" }),
+        );
+        if (body.status !== lastStage) {
+          lastStage = body.status;
+          const progress = await this.progressOf(body.status, options.signal);
+          if (progress) yield { type: "progress", progress };
+        }
+        for (const chunk of body.stream) yield { type: "chunk", output: chunk.output };
+        if (FINAL.includes(body.status)) {
+          finished = true;
+          const job = body.status === "COMPLETED" ? await this.status(id, options.signal).catch(() => ({ id, status: body.status })) : await this.status(id).catch(() => ({ id, status: body.status, error: body.error }));
+          yield { type: "done", job: this.settle(job) };
+          return;
+        }
+        // Servers that answer /stream at once when there is nothing new are polled with a growing pause.
+        idleDelay = body.stream.length > 0 ? 0 : Math.min(500, Math.max(20, idleDelay * 2));
+        if (idleDelay > 0) await sleep(idleDelay, options.signal);
+      }
+    } finally {
+      // Also runs when the consumer stops iterating (break, return, throw).
+      if (!finished) await this.cancelQuietly(id);
+    }
+  }
+
+  /** Throws the typed error of a final non-COMPLETED job; returns a COMPLETED one. */
+  private settle(job: JobStatusBody): JobStatusBody {
+    if (job.status === "COMPLETED") return job;
+    const message = readWorkerError(job.error);
+    if (job.status === "TIMED_OUT") {
+      throw new ServerlessTimeoutError(`job ${job.id} hit the endpoint's execution timeout (TIMED_OUT)`, "execution", job.id, job.status);
+    }
+    throw new ServerlessJobFailedError(
+      `job ${job.id} ended ${job.status}${message ? `: ${message}` : ""}`,
+      job.id,
+      job.status,
+      message,
+    );
+  }
+
+  private async waitFinal(id: string, deadline: number, options: JobWaitOptions): Promise<JobStatusBody> {
+    let mode: "long-poll" | "poll" = "long-poll";
+    let pollDelay = 25;
+    let last = "IN_QUEUE";
+    for (;;) {
+      options.signal?.throwIfAborted();
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new ServerlessTimeoutError(`job ${id}: no result within the deadline (last status ${last})`, "deadline", id, last);
+      let job: JobStatusBody;
+      if (mode === "long-poll") {
+        const cap = options.onProgress ? this.s.progressIntervalMs : this.s.longPollMs;
+        // The API's `wait` is 1 000–300 000 ms.
+        const wait = Math.max(1000, Math.min(remaining, cap, 300_000));
+        try {
+          job = jobStatusSchema.parse(
+            await this.request({
+              method: "GET",
+              path: `/status-sync/${encodeURIComponent(id)}?wait=${wait}`,
+              signal: options.signal,
+              retry: "idempotent",
+              timeoutMs: wait + this.s.requestTimeoutMs,
+            }),
+          );
+        } catch (err) {
+          // A gateway without the undocumented long poll: 404/405 while /status still knows the job.
+          if (err instanceof ServerlessApiError && (err.status === 404 || err.status === 405)) {
+            job = await this.status(id, options.signal);
+            mode = "poll";
+          } else throw err;
+        }
+      } else {
+        job = await this.status(id, options.signal);
+      }
+      if (FINAL.includes(job.status)) return job;
+      if (job.status !== last && options.onProgress) await this.reportProgress(id, job.status, options.onProgress, options.signal);
+      if (mode === "poll") {
+        // Adaptive: quick while things change, slower while they do not, never above 1 s.
+        pollDelay = job.status !== last ? 25 : Math.min(1000, pollDelay * 1.5);
+        await sleep(Math.min(pollDelay, Math.max(0, deadline - Date.now())), options.signal);
+      } else if (options.onProgress && job.status === "IN_QUEUE") {
+        await this.reportProgress(id, job.status, options.onProgress, options.signal);
+      }
+      last = job.status;
+    }
+  }
+
+  private lastProgress = new Map<string, string>();
+
+  private async reportProgress(id: string, status: string, onProgress: (p: JobProgress) => void, signal: AbortSignal | undefined): Promise<void> {
+    const progress = await this.progressOf(status, signal);
+    if (!progress) return;
+    const key = `${progress.stage}|${progress.detail ?? ""}`;
+    if (this.lastProgress.get(id) === key) return;
+    this.lastProgress.set(id, key);
+    onProgress(progress);
+  }
+
+  private async progressOf(status: string, signal: AbortSignal | undefined): Promise<JobProgress | undefined> {
+    if (status === "IN_PROGRESS") return { stage: "running" };
+    if (status !== "IN_QUEUE") return undefined;
+    try {
+      return progressFromHealth(await this.health(signal));
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      // Progress is advice: a failed /health must not fail the job.
+      return { stage: "queued" };
+    }
+  }
+
+  private async cancelQuietly(id: string): Promise<void> {
+    this.lastProgress.delete(id);
+    try {
+      await this.cancel(id);
+    } catch {
+      // Best effort: the original error (abort, timeout) is what the caller must see.
+    }
+  }
+
+  private async request(spec: RequestSpec): Promise<unknown> {
+    const apiKey = this.s.apiKey ?? process.env.RUNPOD_API_KEY;
+    if (!apiKey) throw new ServerlessAuthError("RUNPOD_API_KEY: missing; set it or pass apiKey", "", undefined, undefined, false);
+    const base = (this.s.baseURL ?? process.env.RUNPOD_SERVERLESS_URL ?? DEFAULT_SERVERLESS_URL).replace(/\/+$/, "");
+    const url = `${base}/${encodeURIComponent(this.s.endpointId)}${spec.path}`;
+    const doFetch = this.s.fetch ?? fetch;
+    for (let attempt = 0; ; attempt++) {
+      spec.signal?.throwIfAborted();
+      const timeout = AbortSignal.timeout(spec.timeoutMs ?? this.s.requestTimeoutMs);
+      const signal = spec.signal ? AbortSignal.any([spec.signal, timeout]) : timeout;
+      let res: Response;
+      try {
+        res = await doFetch(url, {
+          method: spec.method,
+          headers: {
+            ...this.s.headers,
+            authorization: `Bearer ${apiKey}`,
+            ...(spec.body !== undefined ? { "content-type": "application/json" } : {}),
+          },
+          body: spec.body !== undefined ? JSON.stringify(spec.body) : undefined,
+          signal,
+        });
+      } catch (err) {
+        // The caller's abort is never retried or wrapped.
+        if (spec.signal?.aborted) throw spec.signal.reason;
+        const retryable = spec.retry === "idempotent" || (spec.retry === "submit" && neverSent(err));
+        if (retryable && attempt < this.s.maxRetries) {
+          await sleep(this.backoff(attempt), spec.signal);
+          continue;
+        }
+        throw new ServerlessApiError(
+          `${spec.method} ${url} failed before an answer${spec.retry === "submit" && !neverSent(err) ? " (the job may have been created; not retried to avoid a second job)" : ""}: ${(err as Error).message}`,
+          url,
+          undefined,
+          undefined,
+          spec.retry === "idempotent",
+          { cause: err },
+        );
+      }
+      const text = await res.text();
+      if (res.ok) {
+        try {
+          return text ? JSON.parse(text) : {};
+        } catch {
+          throw new ServerlessApiError(`${spec.method} ${url}: answer is not JSON: ${text.slice(0, 200)}`, url, res.status, text, false);
+        }
+      }
+      const after = retryAfterMs(res.headers.get("retry-after"));
+      // 429 means the request was refused, so even POST /run is safe to repeat. A 5xx on POST /run
+      // may come after the job was queued: retrying could create a second job, so it is not retried.
+      const retryable =
+        res.status === 429 ||
+        (spec.retry === "idempotent" && (res.status === 408 || res.status >= 500));
+      const delay = after ?? this.backoff(attempt);
+      if (retryable && spec.retry !== "none" && attempt < this.s.maxRetries && delay <= this.s.maxRetryDelayMs) {
+        await sleep(delay, spec.signal);
+        continue;
+      }
+      throw this.httpError(spec, url, res.status, text, after);
+    }
+  }
+
+  private backoff(attempt: number): number {
+    // Full jitter: uniformly random up to the exponential step, so many clients do not retry in step.
+    return Math.random() * Math.min(this.s.maxRetryDelayMs, this.s.retryBaseMs * 2 ** attempt);
+  }
+
+  private httpError(spec: RequestSpec, url: string, status: number, text: string, after: number | undefined): ServerlessApiError {
+    const detail = text.slice(0, 500);
+    const what = `${spec.method} ${url} answered ${status}`;
+    if (status === 401 || status === 403) {
+      return new ServerlessAuthError(`${what}: the API key was refused for endpoint ${this.s.endpointId} (check RUNPOD_API_KEY): ${detail}`, url, status, text, false);
+    }
+    if (status === 429) return new ServerlessRateLimitError(`${what}: rate limited${after !== undefined ? `, retry after ${after} ms` : ""}: ${detail}`, url, text, after);
+    return new ServerlessApiError(`${what}: ${detail}`, url, status, text, status >= 500 || status === 408);
+  }
+}
