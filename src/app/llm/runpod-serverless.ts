@@ -1,6 +1,6 @@
 // The runpod_serverless LLM provider: translates between the LLMProvider contract
 // and the worker job contract, over the RunPod job API client.
-import type { LLMMessage, LLMOptions, LLMProvider, LLMResponse, LLMStreamEvent } from "./types";
+import type { LLMHealth, LLMMessage, LLMOptions, LLMProvider, LLMResponse, LLMStreamEvent } from "./types";
 import { RunpodServerlessClient, type EndpointHealth, type ServerlessClientSettings } from "../../runpod/serverless";
 import { readChunk, readOutput, type WorkerInput } from "../../runpod/worker-contract";
 import { ServerlessBadOutputError } from "../../runpod/job-api-errors";
@@ -18,8 +18,8 @@ export interface RunpodServerlessProviderSettings extends Partial<ServerlessClie
   timeoutMs?: number;
 }
 
-/** What the web server's health route shows about the endpoint. */
-export interface RunpodEndpointHealthSummary {
+/** What the web server's health route shows about the endpoint (scaled to zero is healthy: that is the design). */
+export interface RunpodEndpointHealthSummary extends LLMHealth {
   endpointId: string;
   /** cold: no worker up; starting: a worker is initializing; ready: a worker can take jobs now. */
   state: "cold" | "starting" | "ready" | "busy" | "unhealthy";
@@ -29,7 +29,7 @@ export interface RunpodEndpointHealthSummary {
 
 const JSON_INSTRUCTION = "Answer with one JSON value only: no prose, no code fences.";
 
-export type RunpodServerlessProvider = LLMProvider & { health(signal?: AbortSignal): Promise<RunpodEndpointHealthSummary> };
+export type RunpodServerlessProvider = Omit<LLMProvider, "health"> & { health(signal?: AbortSignal): Promise<RunpodEndpointHealthSummary> };
 
 export function createRunpodServerlessProvider(settings: RunpodServerlessProviderSettings = {}): RunpodServerlessProvider {
   let client: RunpodServerlessClient | undefined;
@@ -109,7 +109,13 @@ export function createRunpodServerlessProvider(settings: RunpodServerlessProvide
         : w.initializing > 0 ? "starting"
         : (w.unhealthy ?? 0) > 0 ? "unhealthy"
         : "cold";
-      return { endpointId: getClient().endpointId, state, workers: w, jobs: h.jobs };
+      const detail =
+        state === "cold" ? "no worker running (scaled to zero): the next request starts one"
+        : state === "starting" ? `starting a GPU worker (${w.initializing} initializing)`
+        : state === "unhealthy" ? `${w.unhealthy} worker(s) unhealthy and none ready`
+        : `${w.ready} worker(s) ready, ${w.running} running, ${h.jobs.inQueue} job(s) queued`;
+      const endpointId = getClient().endpointId;
+      return { ok: state !== "unhealthy", detail, backend: { endpointId, state, ...h }, endpointId, state, workers: w, jobs: h.jobs };
     },
   };
 }
