@@ -1,0 +1,30 @@
+// What every route needs, built once per app instance and passed down explicitly.
+import type { WebEnv } from "../env";
+import type { LLMProvider } from "../llm/types";
+import type { MetaHumanPaths } from "../paths";
+import type { RecentChats } from "./alerts";
+import type { AppMetrics } from "./metrics";
+import type { RateLimiter } from "./rate-limit";
+
+export interface AppContext {
+  env: WebEnv;
+  paths: MetaHumanPaths;
+  provider: LLMProvider;
+  metrics: AppMetrics;
+  recentChats: RecentChats;
+  chatLimiter: RateLimiter;
+  loginLimiter: RateLimiter;
+  now: () => Date;
+}
+
+/** An error whose message is safe to show the client (4xx only). */
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = "HttpError";
+  }
+}

@@ -1,0 +1,39 @@
+// Entry point of the web pod: read and validate the env, open the volume (both fatal
+// when wrong), build the app, listen on HOST:PORT, close cleanly on SIGTERM.
+import { EnvError, loadWebEnv } from "../env";
+import { MetaHumanPaths, VolumeError } from "../paths";
+import { buildApp } from "./app";
+
+async function main(): Promise<void> {
+  let env;
+  let paths;
+  try {
+    env = loadWebEnv();
+    paths = MetaHumanPaths.open(env.METAHUMAN_ROOT);
+  } catch (err) {
+    if (err instanceof EnvError || err instanceof VolumeError) {
+      process.stderr.write(`metahuman web server refuses to start: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const app = await buildApp(
+    { env, paths },
+    { logger: { level: env.NODE_ENV === "production" ? "info" : "debug", redact: ["req.headers.authorization", "req.headers.cookie"] } },
+  );
+  const close = async (signal: string) => {
+    app.log.info({ signal }, "shutting down");
+    await app.close();
+    process.exit(0);
+  };
+  process.once("SIGTERM", () => void close("SIGTERM"));
+  process.once("SIGINT", () => void close("SIGINT"));
+  const address = await app.listen({ host: env.HOST, port: env.PORT });
+  // One machine-readable line, so tests and scripts learn the port when PORT=0.
+  process.stdout.write(`metahuman web server listening on ${address} (provider ${env.LLM_PROVIDER})\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`metahuman web server failed: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});
