@@ -7,6 +7,7 @@
 // Each area is a Fastify plugin in its own file, registered here.
 import Fastify, { type FastifyInstance } from "fastify";
 import { jobSystemPlugin, type JobSystemOptions } from "./job-system";
+import { restV2Plugin } from "./rest-v2";
 import { BillingLedger, billingPlugin } from "./billing";
 
 export interface EmulatorOptions {
@@ -23,7 +24,8 @@ export interface EmulatorOptions {
 export async function buildEmulator(options: EmulatorOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: options.logger ?? false });
   // Plugins are registered here as they are written (REST v2, job API, worker protocol, billing).
+  await app.register(restV2Plugin, { apiKey: options.apiKey }); // first: its fault hooks cover every later route
   await app.register(billingPlugin, { apiKey: options.apiKey, ledger: options.billing ?? new BillingLedger() });
-  await app.register(jobSystemPlugin, { ...options.jobs, apiKey: options.apiKey });
+  await app.register(jobSystemPlugin, { endpoints: app.runpodRest.jobEndpoint, ...options.jobs, apiKey: options.apiKey });
   return app;
 }
