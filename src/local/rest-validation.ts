@@ -45,7 +45,7 @@ export function rewriteConditionals(value: Json): Json {
 
 export function createBodyValidators(): Record<RequestSchemaName, BodyValidator> {
   const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
-  ajv.addSchema({ $id: DOCUMENT_ID, components: { schemas: rewriteConditionals(requestSchemas as Json) } });
+  ajv.addSchema({ $id: DOCUMENT_ID, components: { schemas: rewriteConditionals(requestSchemas as unknown as Json) } });
   const make = (name: RequestSchemaName): BodyValidator => {
     const validate = ajv.getSchema(`${DOCUMENT_ID}#/components/schemas/${name}`) as ValidateFunction | undefined;
     if (validate === undefined) throw new Error(`no schema ${name} in spec/request-schemas.json`);
