@@ -48,8 +48,8 @@ export interface MetaHumanStackArgs {
 
 /** Where MetaHuman OS keeps its tree on the volume (the web pod's METAHUMAN_ROOT). */
 export const METAHUMAN_ROOT = `${VOLUME_MOUNT_PATH}/metahuman`;
-/** Hugging Face cache on the volume, where the worker finds (and caches) model weights. */
-export const HF_HOME = `${VOLUME_MOUNT_PATH}/huggingface-cache`;
+/** Hugging Face hub cache on the volume, where the worker finds (and caches) model weights. */
+export const HF_HUB_CACHE = `${VOLUME_MOUNT_PATH}/huggingface-cache/hub`;
 
 export class MetaHumanStack extends pulumi.ComponentResource {
   public readonly volume: NetworkVolume;
@@ -78,7 +78,7 @@ export class MetaHumanStack extends pulumi.ComponentResource {
       type: config.volumeType,
     }, { parent: this, protect: true, retainOnDelete: true });
 
-    this.endpoint = new ServerlessEndpoint(`${name}-llm`, {
+    this.endpoint = new ServerlessEndpoint(`${name}-endpoint`, {
       name: `${name}-llm`,
       image: config.workerImage,
       env: {
@@ -86,7 +86,7 @@ export class MetaHumanStack extends pulumi.ComponentResource {
         MODEL_NAME: config.model,
         MAX_MODEL_LEN: String(config.maxModelLen),
         GPU_MEMORY_UTILIZATION: String(config.gpuMemoryUtilization),
-        HF_HOME,
+        HF_HUB_CACHE,
       },
       gpuPools: config.gpuPools,
       workersMin: config.workersMin,
