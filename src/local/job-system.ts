@@ -7,6 +7,8 @@ import { JobStore, type EndpointLookup, type JobStoreOptions } from "./job-store
 import type { JobExecutor } from "./job-executor";
 import { InProcessExecutor, type InProcessExecutorOptions } from "./job-executor-in-process";
 import { jobApiPlugin, type JobRateLimits } from "./job-api";
+import { WorkerManager, type WorkerManagerOptions } from "./worker-manager";
+import { workerProtocolPlugin } from "./worker-protocol";
 
 export interface JobSystemOptions extends JobStoreOptions {
   /** Looks endpoints up in the REST state; jobs for an unknown endpoint get 404. */
@@ -14,6 +16,9 @@ export interface JobSystemOptions extends JobStoreOptions {
   /** "in-process" (default): functions stand in for workers. "workers": real SDK worker processes. */
   executor?: "in-process" | "workers";
   inProcess?: InProcessExecutorOptions;
+  workers?: WorkerManagerOptions;
+  /** Longest a worker's job-take / job-stop long poll waits. Default 5 000 ms. */
+  workerPollWaitMs?: number;
   rateLimits?: Partial<JobRateLimits>;
   rateWindowMs?: number;
   streamWaitMs?: number;
@@ -33,12 +38,20 @@ declare module "fastify" {
 async function jobSystemPlugin(app: FastifyInstance, options: JobSystemOptions & { apiKey: string }): Promise<void> {
   const endpoints: EndpointLookup = options.endpoints ?? (() => undefined);
   const store = new JobStore(options);
-  const executor: JobExecutor = new InProcessExecutor(store, endpoints, options.inProcess);
+  const origin = (): string => {
+    const address = app.server.address();
+    if (!address || typeof address === "string") throw new Error("workers start only once the emulator listens on TCP");
+    return `http://127.0.0.1:${address.port}`;
+  };
+  const manager = options.executor === "workers" ? new WorkerManager(store, endpoints, origin, options.apiKey, options.workers) : undefined;
+  const executor: JobExecutor = manager ?? new InProcessExecutor(store, endpoints, options.inProcess);
   app.decorate("jobSystem", { store, executor });
-  app.addHook("onClose", async () => {
+  // preClose: workers are stopped while the server still answers them, then long polls end.
+  app.addHook("preClose", async () => {
+    store.emit("closing");
     await executor.close();
-    store.close();
   });
+  app.addHook("onClose", async () => store.close());
   await app.register(jobApiPlugin, {
     apiKey: options.apiKey,
     store,
@@ -48,6 +61,7 @@ async function jobSystemPlugin(app: FastifyInstance, options: JobSystemOptions &
     rateWindowMs: options.rateWindowMs,
     streamWaitMs: options.streamWaitMs,
   });
+  await app.register(workerProtocolPlugin, { apiKey: options.apiKey, store, manager, pollWaitMs: options.workerPollWaitMs });
 }
 // The decoration must be visible outside this plugin (what fastify-plugin does).
 (jobSystemPlugin as unknown as Record<symbol, boolean>)[Symbol.for("skip-override")] = true;

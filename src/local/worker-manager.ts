@@ -1,0 +1,227 @@
+// Runs real RunPod SDK worker processes (handler/handler.py) for the emulator's
+// endpoints: starts one when jobs queue (up to workersMax), stops it after the
+// idle timeout (scale to zero), so cold starts and /health's worker states are real.
+// Workers speak the worker protocol of worker-protocol.ts on loopback.
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import type { EndpointLookup, JobStore } from "./job-store";
+import { noWorkers, workerSecondsFrom, type JobExecutor, type WorkerCounts, type WorkerLifeEvent } from "./job-executor";
+
+export interface WorkerManagerOptions {
+  /** Python of the worker venv. Default `.venv/bin/python` under cwd. */
+  python?: string;
+  /** The handler script. Default `handler/handler.py` under cwd. */
+  handler?: string;
+  /** Working directory of workers. Default process.cwd() (the repo root). */
+  cwd?: string;
+  /** Overrides the endpoint's idleTimeout (s) so tests can watch scale-to-zero quickly. */
+  idleTimeoutMs?: number;
+  /** Extra env for workers (e.g. ECHO_TOKEN_DELAY_MS). */
+  env?: Record<string, string>;
+  /** Copy worker output to this process's stderr. */
+  log?: boolean;
+}
+
+interface WorkerProcess {
+  id: string;
+  endpointId: string;
+  child: ChildProcess;
+  /** Set by the first job-take or ping: the worker finished its cold start. */
+  readyAt?: number;
+  lastActive: number;
+  jobs: number;
+  stopping?: boolean;
+  /** Last lines of output, for error messages. */
+  tail: string[];
+  exited: Promise<void>;
+}
+
+export class WorkerManager implements JobExecutor {
+  readonly kind = "workers" as const;
+  private readonly procs = new Map<string, WorkerProcess>();
+  private readonly events: WorkerLifeEvent[] = [];
+  private readonly sweep: NodeJS.Timeout;
+  private nextId = 1;
+  private closed = false;
+
+  constructor(
+    private readonly store: JobStore,
+    private readonly endpoints: EndpointLookup,
+    /** The emulator's origin (`http://127.0.0.1:PORT`), known once it listens. */
+    private readonly origin: () => string,
+    private readonly apiKey: string,
+    private readonly options: WorkerManagerOptions = {},
+  ) {
+    store.on("queued", this.onQueued);
+    this.sweep = setInterval(() => this.stopIdle(), 100);
+    this.sweep.unref();
+  }
+
+  workers(endpointId: string): WorkerCounts {
+    const counts = noWorkers();
+    for (const w of this.procs.values()) {
+      if (w.endpointId !== endpointId) continue;
+      if (!w.readyAt) {
+        counts.initializing += 1;
+        continue;
+      }
+      counts.ready += 1;
+      if (this.busy(w)) counts.running += 1;
+      else counts.idle += 1;
+    }
+    return counts;
+  }
+
+  /** Live worker processes (all endpoints, or one). */
+  processCount(endpointId?: string): number {
+    return [...this.procs.values()].filter((w) => endpointId === undefined || w.endpointId === endpointId).length;
+  }
+
+  lifeEvents(): readonly WorkerLifeEvent[] {
+    return this.events;
+  }
+
+  workerSeconds(endpointId: string): number {
+    return workerSecondsFrom(this.events, endpointId, this.store.now());
+  }
+
+  /** The worker protocol calls this on every request of a worker: it is up (cold start over) and alive. */
+  seen(workerId: string, active: boolean): void {
+    const w = this.procs.get(workerId);
+    if (!w) return;
+    w.readyAt ??= this.store.now();
+    if (active) w.lastActive = this.store.now();
+  }
+
+  jobFinished(workerId: string): void {
+    const w = this.procs.get(workerId);
+    if (!w) return;
+    w.jobs += 1;
+    w.lastActive = this.store.now();
+  }
+
+  /** The last lines a live worker printed (its SDK and handler logs). */
+  outputOf(workerId: string): readonly string[] {
+    return this.procs.get(workerId)?.tail ?? [];
+  }
+
+  /** Whether a worker id belongs to a live worker of this endpoint. */
+  knows(endpointId: string, workerId: string): boolean {
+    return this.procs.get(workerId)?.endpointId === endpointId;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.sweep);
+    this.store.off("queued", this.onQueued);
+    await Promise.all([...this.procs.values()].map((w) => this.stop(w)));
+  }
+
+  private busy(w: WorkerProcess): boolean {
+    return this.store.list(w.endpointId).some((j) => j.status === "IN_PROGRESS" && j.workerId === w.id);
+  }
+
+  private readonly onQueued = (endpointId: string): void => {
+    setImmediate(() => this.scale(endpointId));
+  };
+
+  private scale(endpointId: string): void {
+    if (this.closed) return;
+    const endpoint = this.endpoints(endpointId);
+    if (!endpoint) return;
+    const mine = [...this.procs.values()].filter((w) => w.endpointId === endpointId);
+    const free = mine.filter((w) => !w.readyAt || !this.busy(w)).length;
+    // Idle workers are long-polling job-take and pick the job up themselves.
+    if (mine.length < endpoint.workersMax && free < this.store.queueLength(endpointId)) this.start(endpointId);
+  }
+
+  private start(endpointId: string): void {
+    const cwd = this.options.cwd ?? process.cwd();
+    const id = `worker-${endpointId}-${this.nextId++}-${process.pid}`;
+    const base = `${this.origin()}/_worker/${encodeURIComponent(endpointId)}`;
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      HOME: process.env.HOME ?? cwd,
+      LANG: process.env.LANG ?? "C.UTF-8",
+      ENGINE: "echo",
+      ...this.options.env,
+      // Production-mode SDK loop, every URL on loopback; the fitness checks would contact 8.8.8.8.
+      RUNPOD_SKIP_AUTO_SYSTEM_CHECKS: "true",
+      RUNPOD_SKIP_GPU_CHECK: "true",
+      RUNPOD_POD_ID: id,
+      RUNPOD_ENDPOINT_ID: endpointId,
+      RUNPOD_AI_API_KEY: this.apiKey,
+      RUNPOD_WEBHOOK_GET_JOB: `${base}/job-take/$ID?gpu=local`,
+      RUNPOD_WEBHOOK_POST_OUTPUT: `${base}/job-done/$RUNPOD_POD_ID/$ID?gpu=local`,
+      RUNPOD_WEBHOOK_POST_STREAM: `${base}/job-stream/$RUNPOD_POD_ID/$ID?gpu=local`,
+      RUNPOD_WEBHOOK_PING: `${base}/ping/$RUNPOD_POD_ID?gpu=local`,
+      RUNPOD_PING_INTERVAL: "1000",
+    };
+    const python = this.options.python ?? path.join(cwd, ".venv/bin/python");
+    const child = spawn(python, ["-u", this.options.handler ?? path.join(cwd, "handler/handler.py")], {
+      cwd,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+      // Own process group: the SDK forks a ping process that must die with the worker.
+      detached: true,
+    });
+    const worker: WorkerProcess = { id, endpointId, child, lastActive: this.store.now(), jobs: 0, tail: [], exited: Promise.resolve() };
+    worker.exited = new Promise((resolve) => child.once("exit", () => resolve()));
+    const onOutput = (data: Buffer): void => {
+      const lines = data.toString("utf8").split("\n").filter(Boolean);
+      worker.tail.push(...lines);
+      worker.tail.splice(0, Math.max(0, worker.tail.length - 400));
+      if (this.options.log) for (const l of lines) process.stderr.write(`[${id}] ${l}\n`);
+    };
+    child.stdout?.on("data", onOutput);
+    child.stderr?.on("data", onOutput);
+    child.once("error", (err) => worker.tail.push(`spawn failed: ${err.message}`));
+    child.once("exit", (code, signal) => this.onExit(worker, code, signal));
+    this.procs.set(id, worker);
+    this.events.push({ endpointId, workerId: id, type: "start", at: this.store.now(), jobs: 0 });
+  }
+
+  private onExit(worker: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (!this.procs.delete(worker.id)) return;
+    this.events.push({ endpointId: worker.endpointId, workerId: worker.id, type: "stop", at: this.store.now(), jobs: worker.jobs });
+    // Jobs the worker held cannot finish any more: fail them with what the worker last said.
+    for (const job of this.store.list(worker.endpointId)) {
+      if (job.status === "IN_PROGRESS" && job.workerId === worker.id) {
+        this.store.fail(job.id, `worker ${worker.id} exited (code ${code}, signal ${signal}): ${worker.tail.slice(-3).join(" | ")}`);
+      }
+    }
+    // Queued work may still need a worker.
+    if (!this.closed && this.store.queueLength(worker.endpointId) > 0) this.scale(worker.endpointId);
+  }
+
+  private stopIdle(): void {
+    const now = this.store.now();
+    for (const w of [...this.procs.values()]) {
+      const endpoint = this.endpoints(w.endpointId);
+      const idleMs = this.options.idleTimeoutMs ?? (endpoint?.idleTimeout ?? 5) * 1000;
+      const alive = this.processCount(w.endpointId);
+      if (!w.stopping && w.readyAt && !this.busy(w) && now - w.lastActive >= idleMs && alive > (endpoint?.workersMin ?? 0)) {
+        void this.stop(w);
+      }
+    }
+  }
+
+  /** SIGTERM to the worker's process group, then SIGKILL if it has not exited within 3 s. */
+  private async stop(w: WorkerProcess): Promise<void> {
+    if (w.stopping || w.child.exitCode !== null || w.child.signalCode !== null) return w.exited;
+    w.stopping = true;
+    const signalGroup = (signal: NodeJS.Signals): void => {
+      try {
+        if (w.child.pid !== undefined) process.kill(-w.child.pid, signal);
+      } catch {
+        // Already gone.
+      }
+    };
+    signalGroup("SIGTERM");
+    const killer = setTimeout(() => signalGroup("SIGKILL"), 3000);
+    await w.exited;
+    clearTimeout(killer);
+    // The ping process may outlive its parent by a moment: make sure the group is gone.
+    signalGroup("SIGKILL");
+  }
+}

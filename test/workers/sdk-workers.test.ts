@@ -1,0 +1,89 @@
+// Jobs through the job API to real RunPod SDK worker processes (handler/handler.py, ENGINE=echo):
+// complete, streamed, cancelled (reaching the handler), and scale to zero with a real cold start.
+import { existsSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { API_KEY, call, startEmulator, type RunningEmulator } from "../serverless/emulator-fixture";
+import type { WorkerManager } from "../../src/local/worker-manager";
+import { createRunpodServerlessProvider } from "../../src/app/llm/runpod-serverless";
+import type { LLMStreamEvent } from "../../src/app/llm/types";
+
+const hasVenv = existsSync(".venv/bin/python");
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe.skipIf(!hasVenv)("real SDK workers", () => {
+  let emu: RunningEmulator;
+  let manager: WorkerManager;
+  const provider = () => createRunpodServerlessProvider({ endpointId: emu.endpoint.id, apiKey: API_KEY, baseURL: emu.serverlessUrl, progressIntervalMs: 1000 });
+
+  beforeAll(async () => {
+    emu = await startEmulator(
+      { executor: "workers", workerPollWaitMs: 2000, workers: { idleTimeoutMs: 2500, env: { ECHO_TOKEN_DELAY_MS: "60", STREAM_BATCH_TOKENS: "1" } } },
+      { workersMax: 1 },
+    );
+    manager = emu.app.jobSystem.executor as WorkerManager;
+  });
+  afterAll(async () => {
+    await emu.close();
+    // Every worker process is gone once the emulator closed.
+    expect(manager.processCount()).toBe(0);
+  });
+
+  it("starts from zero workers, reports the cold start, and completes a job in the real SDK loop", async () => {
+    expect(manager.processCount()).toBe(0);
+    const progress: string[] = [];
+    const events: LLMStreamEvent[] = [];
+    for await (const e of provider().stream([{ role: "user", content: "hello from the emulator" }], { maxTokens: 32 })) {
+      events.push(e);
+      if (e.type === "progress") progress.push(e.stage);
+    }
+    expect(progress[0]).toBe("cold-start");
+    expect(progress).toContain("running");
+    const deltas = events.filter((e) => e.type === "text-delta").map((e) => (e as { text: string }).text);
+    expect(deltas.length).toBeGreaterThan(1);
+    expect(deltas.join("")).toContain("hello from the emulator");
+    expect(events.at(-1)).toMatchObject({ type: "finish", finishReason: "stop" });
+    expect(manager.processCount()).toBe(1);
+    const health = await call(emu, "GET", "/health");
+    expect(health.body.workers).toMatchObject({ ready: 1, idle: 1, initializing: 0 });
+  });
+
+  it("completes a non-streamed job with the worker contract output", async () => {
+    const res = await provider().generate([{ role: "user", content: "one two three" }], { maxTokens: 2, temperature: 0 });
+    expect(res.content).toContain("one two");
+    expect(res.usage?.completionTokens).toBe(2);
+  });
+
+  it("a cancel reaches the handler: the job is CANCELLED and the worker stops it", async () => {
+    const words = Array.from({ length: 200 }, (_, i) => `w${i}`).join(" ");
+    const run = await call(emu, "POST", "/run", { input: { messages: [{ role: "user", content: words }], max_tokens: 500, temperature: 0 } });
+    for (let i = 0; i < 100 && (await call(emu, "GET", `/status/${run.body.id}`)).body.status !== "IN_PROGRESS"; i++) await sleep(50);
+    const cancel = await call(emu, "POST", `/cancel/${run.body.id}`);
+    expect(cancel.body.status).toBe("CANCELLED");
+    const workerId = (await call(emu, "GET", `/status/${run.body.id}`)).body.workerId as string;
+    let stopped = false;
+    for (let i = 0; i < 100 && !stopped; i++) {
+      stopped = manager.outputOf(workerId).some((l) => l.includes("Job stopped") && l.includes(run.body.id));
+      if (!stopped) await sleep(50);
+    }
+    if (!stopped) console.log(manager.outputOf(workerId).slice(-30).join("\n"));
+    expect(stopped).toBe(true);
+    // The worker is free again at once: the next job completes.
+    expect((await provider().generate([{ role: "user", content: "after cancel" }])).content).toContain("after cancel");
+  });
+
+  it("scales to zero after the idle timeout, and the next job cold-starts a new worker", async () => {
+    for (let i = 0; i < 100 && manager.processCount() > 0; i++) await sleep(100);
+    expect(manager.processCount()).toBe(0);
+    const health = await call(emu, "GET", "/health");
+    expect(health.body.workers).toMatchObject({ ready: 0, idle: 0, running: 0, initializing: 0 });
+    expect((await provider().health()).state).toBe("cold");
+    const run = await call(emu, "POST", "/run", { input: { messages: [{ role: "user", content: "wake up" }], max_tokens: 8, temperature: 0 } });
+    await sleep(50);
+    expect((await call(emu, "GET", "/health")).body.workers.initializing).toBe(1);
+    const done = await call(emu, "GET", `/status-sync/${run.body.id}?wait=30000`);
+    expect(done.body.status).toBe("COMPLETED");
+    expect(manager.processCount()).toBe(1);
+    expect(manager.lifeEvents().filter((e) => e.type === "start")).toHaveLength(2);
+    expect(manager.workerSeconds(emu.endpoint.id)).toBeGreaterThan(0);
+  });
+});
