@@ -2,7 +2,9 @@
 // when there is no key or the catalog fails.
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadPrices, PRICE_TABLE } from "../../src/infra/cost";
+import { estimateCost, loadPrices, PRICE_TABLE } from "../../src/infra/cost";
+import { parseStackConfig } from "../../src/infra/config";
+import { buildEmulator } from "../../src/local/emulator";
 
 const KEY = "test-key-123456";
 let server: FastifyInstance;
@@ -66,5 +68,26 @@ describe("loadPrices", () => {
     expect(down.source).toBe("table");
     expect(down.notes.join("\n")).toMatch(/503/);
     catalogStatus = 200;
+  });
+});
+
+describe("loadPrices from the local RunPod's catalog", () => {
+  it("reads the emulator's GET /v2/catalog/gpus and /cpus and estimates the seed's stack with them", async () => {
+    const emulator = await buildEmulator({ apiKey: KEY });
+    try {
+      await emulator.listen({ host: "127.0.0.1", port: 0 });
+      const address = emulator.server.address();
+      if (!address || typeof address === "string") throw new Error("no port");
+      const prices = await loadPrices({ apiKey: KEY, baseURL: `http://127.0.0.1:${address.port}` });
+      expect(prices.source).toBe("catalog");
+      // The emulator lists RTX 4090 at $1.116/h serverless (= $0.00031/s) and cpu3g at $0.04/vCPU-h.
+      expect(prices.serverlessGpuUsdPerSecond.ADA_24).toBeCloseTo(0.00031, 12);
+      expect(prices.cpuUsdPerVcpuHour.cpu3g).toBe(0.04);
+      const estimate = estimateCost(parseStackConfig({}), prices);
+      expect(estimate.priceSource.source).toBe("catalog");
+      expect(estimate.baseMonthlyUsd).toBeCloseTo(122.3, 6);
+    } finally {
+      await emulator.close();
+    }
   });
 });

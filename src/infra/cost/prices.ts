@@ -1,7 +1,8 @@
 // Prices for the cost estimate: RunPod's live catalog when an API key is at hand, else a dated table.
 // Every Prices value says where it came from (`source`, `asOf`) and which figures were filled in from
 // the table, so an estimate can always be traced back to the price it used.
-import { z } from "zod";
+import { createRunPodRestClient } from "../../runpod/rest";
+import type { CpuType, GpuType } from "../../runpod/schemas";
 import { CPU_FLAVORS, GPU_POOLS } from "../config";
 
 export type GpuPool = (typeof GPU_POOLS)[number];
@@ -83,19 +84,6 @@ export function tablePrices(reason?: string): Prices {
   };
 }
 
-// The catalog's wire format (spec: GpuType, CpuType). Only the fields the estimate reads are required.
-const gpuTypeSchema = z.object({
-  id: z.string(),
-  pool: z.string().nullable().optional(),
-  price: z.object({ secure: z.number(), community: z.number(), serverless: z.number().optional() }),
-}).passthrough();
-const cpuTypeSchema = z.object({
-  id: z.string(),
-  price: z.object({ securePerVcpu: z.number(), serverlessPerVcpu: z.number() }),
-}).passthrough();
-export const listGpuTypesSchema = z.object({ gpus: z.array(gpuTypeSchema) });
-export const listCpuTypesSchema = z.object({ cpus: z.array(cpuTypeSchema) });
-
 export interface LoadPricesOptions {
   /** RunPod API key; defaults to RUNPOD_API_KEY. Without one the table is used. */
   apiKey?: string;
@@ -117,34 +105,16 @@ export async function loadPrices(options: LoadPricesOptions = {}): Promise<Price
   const apiKey = options.apiKey ?? process.env.RUNPOD_API_KEY;
   if (!apiKey) return tablePrices("No RunPod API key: the live catalog was not read.");
   const baseURL = (options.baseURL ?? process.env.RUNPOD_API_URL ?? "https://api.runpod.io").replace(/\/+$/, "");
-  const doFetch = options.fetch ?? fetch;
-  const timeoutMs = options.timeoutMs ?? 10_000;
+  // One retry at most: a preview waits for this, and the table is a fine answer when the catalog is slow.
+  const client = createRunPodRestClient({ apiKey, baseURL, fetch: options.fetch, timeoutMs: options.timeoutMs ?? 10_000, maxRetries: 1, maxRetryAfterMs: 5_000 });
 
-  const get = async <T>(path: string, schema: z.ZodType<T>): Promise<T> => {
-    const url = `${baseURL}${path}`;
-    const response = await doFetch(url, {
-      headers: { authorization: `Bearer ${apiKey}`, accept: "application/json" },
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    if (!response.ok) throw new Error(`GET ${url} answered HTTP ${response.status}`);
-    const parsed = schema.safeParse(await response.json());
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new Error(`GET ${url} returned an unexpected body at ${issue?.path.join(".")}: ${issue?.message}`);
-    }
-    return parsed.data;
-  };
-
-  let gpus: z.infer<typeof listGpuTypesSchema>["gpus"];
-  let cpus: z.infer<typeof listCpuTypesSchema>["cpus"];
+  let gpus: GpuType[];
+  let cpus: CpuType[];
   try {
-    [{ gpus }, { cpus }] = await Promise.all([
-      get("/v2/catalog/gpus", listGpuTypesSchema),
-      get("/v2/catalog/cpus", listCpuTypesSchema),
-    ]);
+    [gpus, cpus] = await Promise.all([client.catalog.gpus(), client.catalog.cpus()]);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    return tablePrices(`The live catalog could not be read (${reason.replaceAll(apiKey, "***")}).`);
+    return tablePrices(`The live catalog at ${baseURL} could not be read (${reason.replaceAll(apiKey, "***")}).`);
   }
 
   const table = tablePrices();
