@@ -87,6 +87,10 @@ export const metahumanApp: FastifyPluginAsync<AppOptions> = async (app, options)
   await app.register(pageRoutes);
 };
 
+// Not encapsulated (what fastify-plugin does): the error handler, limits and hooks
+// cover every route of the instance it is registered on, also routes added beside it.
+(metahumanApp as unknown as Record<symbol, boolean>)[Symbol.for("skip-override")] = true;
+
 /** A ready-to-listen instance (tests call inject() or listen on port 0). */
 export async function buildApp(options: AppOptions, fastifyOptions: FastifyServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES, trustProxy: true, ...fastifyOptions });
