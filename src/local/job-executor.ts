@@ -34,6 +34,8 @@ export interface JobExecutor {
   lifeEvents(): readonly WorkerLifeEvent[];
   /** Worker-seconds per endpoint so far (running workers count up to now). */
   workerSeconds(endpointId: string): number;
+  /** Every worker start and stop as it happens (billing accrues worker-seconds from "stop"). */
+  on(event: "worker", listener: (event: WorkerLifeEvent) => void): this;
   /** Stops every worker; safe to call twice. */
   close(): Promise<void>;
 }

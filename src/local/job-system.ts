@@ -46,6 +46,26 @@ async function jobSystemPlugin(app: FastifyInstance, options: JobSystemOptions &
   const manager = options.executor === "workers" ? new WorkerManager(store, endpoints, origin, options.apiKey, options.workers) : undefined;
   const executor: JobExecutor = manager ?? new InProcessExecutor(store, endpoints, options.inProcess);
   app.decorate("jobSystem", { store, executor });
+  // Worker-seconds go to the billing ledger when a worker stops (a worker still up at close stops then).
+  const started = new Map<string, number>();
+  executor.on("worker", (event) => {
+    if (event.type === "start") {
+      started.set(event.workerId, event.at);
+      return;
+    }
+    const startedAt = started.get(event.workerId);
+    started.delete(event.workerId);
+    if (startedAt === undefined || !app.hasDecorator("billing")) return;
+    const pool = app.hasDecorator("runpodRest") ? app.runpodRest.getEndpointConfig(event.endpointId)?.gpuPools[0] : undefined;
+    app.billing.recordWorkerSeconds({
+      endpointId: event.endpointId,
+      workerId: event.workerId,
+      startedAt,
+      stoppedAt: event.at,
+      jobs: event.jobs,
+      ...(pool ? { gpuPool: pool as NonNullable<Parameters<typeof app.billing.recordWorkerSeconds>[0]["gpuPool"]> } : {}),
+    });
+  });
   // preClose: workers are stopped while the server still answers them, then long polls end.
   app.addHook("preClose", async () => {
     store.emit("closing");

@@ -3,6 +3,7 @@
 // idle timeout (scale to zero), so cold starts and /health's worker states are real.
 // Workers speak the worker protocol of worker-protocol.ts on loopback.
 import { spawn, type ChildProcess } from "node:child_process";
+import { EventEmitter } from "node:events";
 import path from "node:path";
 import type { EndpointLookup, JobStore } from "./job-store";
 import { noWorkers, workerSecondsFrom, type JobExecutor, type WorkerCounts, type WorkerLifeEvent } from "./job-executor";
@@ -36,7 +37,7 @@ interface WorkerProcess {
   exited: Promise<void>;
 }
 
-export class WorkerManager implements JobExecutor {
+export class WorkerManager extends EventEmitter implements JobExecutor {
   readonly kind = "workers" as const;
   private readonly procs = new Map<string, WorkerProcess>();
   private readonly events: WorkerLifeEvent[] = [];
@@ -52,6 +53,7 @@ export class WorkerManager implements JobExecutor {
     private readonly apiKey: string,
     private readonly options: WorkerManagerOptions = {},
   ) {
+    super();
     store.on("queued", this.onQueued);
     this.sweep = setInterval(() => this.stopIdle(), 100);
     this.sweep.unref();
@@ -179,11 +181,13 @@ export class WorkerManager implements JobExecutor {
     child.once("exit", (code, signal) => this.onExit(worker, code, signal));
     this.procs.set(id, worker);
     this.events.push({ endpointId, workerId: id, type: "start", at: this.store.now(), jobs: 0 });
+    this.emit("worker", this.events.at(-1));
   }
 
   private onExit(worker: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (!this.procs.delete(worker.id)) return;
     this.events.push({ endpointId: worker.endpointId, workerId: worker.id, type: "stop", at: this.store.now(), jobs: worker.jobs });
+    this.emit("worker", this.events.at(-1));
     // Jobs the worker held cannot finish any more: fail them with what the worker last said.
     for (const job of this.store.list(worker.endpointId)) {
       if (job.status === "IN_PROGRESS" && job.workerId === worker.id) {
