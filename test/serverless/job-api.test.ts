@@ -155,4 +155,17 @@ describe("job API", () => {
     expect((await call(emu, "GET", `/status-sync/${ids[0]}?wait=5000`)).body.status).toBe("COMPLETED");
     expect((await call(emu, "GET", `/status/${ids[2]}`)).status).toBe(404);
   });
+
+  it("scales the in-process workers to zero after the idle timeout and reports worker-seconds to billing", async () => {
+    emu = await startEmulator({ inProcess: { latencyMs: 50, idleTimeoutMs: 100 } });
+    await call(emu, "POST", "/runsync", { input: { messages } });
+    expect((await call(emu, "GET", "/health")).body.workers.ready).toBe(1);
+    await sleep(300);
+    expect((await call(emu, "GET", "/health")).body.workers).toMatchObject({ ready: 0, idle: 0, initializing: 0 });
+    const accruals = emu.app.billing.accruals("serverless");
+    expect(accruals).toHaveLength(1);
+    expect(accruals[0]).toMatchObject({ id: "ep-test" });
+    expect(accruals[0]!.to! - accruals[0]!.from).toBeGreaterThanOrEqual(50);
+    expect(emu.app.jobSystem.executor.workerSeconds("ep-test")).toBeGreaterThan(0.05);
+  });
 });
