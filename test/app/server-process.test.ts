@@ -1,0 +1,124 @@
+// The real server command (the Dockerfile's CMD) as a child process, and the image's contents.
+import { spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { SERVER_COMMAND } from "../../src/app/server/command";
+import { TEST_SECRET, tempRoot } from "./helpers";
+
+const REPO = path.resolve(__dirname, "../..");
+const DOCKERFILE = path.join(REPO, "docker", "web.Dockerfile");
+
+let child: ChildProcess | undefined;
+const roots: string[] = [];
+afterEach(() => {
+  if (child && child.exitCode === null) child.kill("SIGKILL");
+  child = undefined;
+  for (const r of roots.splice(0)) fs.rmSync(r, { recursive: true, force: true });
+});
+
+function startServer(env: Record<string, string>): { proc: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const [, ...args] = SERVER_COMMAND;
+  // Exactly the image's command ("node" is this node), from the repo root like WORKDIR /app,
+  // with only what the test sets plus PATH.
+  const proc = spawn(process.execPath, args, {
+    cwd: REPO,
+    env: { PATH: process.env.PATH ?? "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child = proc;
+  let out = "";
+  proc.stdout!.on("data", (c) => (out += c));
+  proc.stderr!.on("data", (c) => (out += c));
+  const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
+  return { proc, output: () => out, exited };
+}
+
+async function waitFor(predicate: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe("server process", () => {
+  it("starts with the Dockerfile's command, answers /api/health, and exits 0 on SIGTERM", async () => {
+    const root = tempRoot();
+    roots.push(root);
+    const server = startServer({ LLM_PROVIDER: "mock", METAHUMAN_ROOT: root, SESSION_SECRET: TEST_SECRET, HOST: "127.0.0.1", PORT: "0", NODE_ENV: "test" });
+    await waitFor(() => /listening on http:\/\/127\.0\.0\.1:\d+/.test(server.output()), "the listening line");
+    const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(server.output())![1];
+    const health = await fetch(`${url}/api/health`);
+    expect(health.status).toBe(200);
+    const page = await fetch(`${url}/`);
+    expect(await page.text()).toContain("<title>MetaHuman</title>");
+    server.proc.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+  });
+
+  it("refuses to start when a variable is missing or bad, naming it and printing no secret", async () => {
+    const root = tempRoot();
+    roots.push(root);
+    const secretKey = "rpa_NEVER_PRINT_THIS_KEY";
+    const server = startServer({ LLM_PROVIDER: "runpod_serverless", RUNPOD_API_KEY: secretKey, METAHUMAN_ROOT: root, SESSION_SECRET: "short-secret", PORT: "0" });
+    expect(await server.exited).toBe(1);
+    expect(server.output()).toContain("refuses to start");
+    expect(server.output()).toContain("RUNPOD_ENDPOINT_ID is required when LLM_PROVIDER=runpod_serverless");
+    expect(server.output()).toContain("SESSION_SECRET must be at least 32 characters long");
+    expect(server.output()).not.toContain(secretKey);
+    expect(server.output()).not.toContain("short-secret");
+  });
+
+  it("refuses to start when METAHUMAN_ROOT is not mounted", async () => {
+    const server = startServer({ LLM_PROVIDER: "mock", METAHUMAN_ROOT: "/nonexistent/metahuman-volume", SESSION_SECRET: TEST_SECRET, PORT: "0" });
+    expect(await server.exited).toBe(1);
+    expect(server.output()).toMatch(/METAHUMAN_ROOT "\/nonexistent\/metahuman-volume" does not exist: is the network volume mounted\?/);
+  });
+});
+
+/** Relative imports reachable from a file (what the image must contain). */
+function importClosure(entry: string): Set<string> {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const source = fs.readFileSync(file, "utf8");
+    for (const m of source.matchAll(/(?:from|import)\s*\(?\s*"(\.{1,2}\/[^"]+)"/g)) {
+      const base = path.resolve(path.dirname(file), m[1]!);
+      const resolved = [`${base}.ts`, path.join(base, "index.ts"), base].find((p) => fs.existsSync(p) && fs.statSync(p).isFile());
+      if (!resolved) throw new Error(`${file} imports ${m[1]} which does not resolve`);
+      visit(resolved);
+    }
+  };
+  visit(path.join(REPO, "src/app/server/server.ts"));
+  return new Set([...seen].map((f) => path.relative(REPO, f)));
+}
+
+describe("docker/web.Dockerfile", () => {
+  const dockerfile = fs.readFileSync(DOCKERFILE, "utf8");
+
+  it("runs exactly the command the tests run", () => {
+    const cmd = /^CMD (\[.*\])\s*$/m.exec(dockerfile);
+    expect(cmd).not.toBeNull();
+    expect(JSON.parse(cmd![1]!)).toEqual([...SERVER_COMMAND]);
+  });
+
+  it("is multi-stage on Node 22 slim, non-root, with a HEALTHCHECK on /api/health", () => {
+    expect(dockerfile.match(/^FROM node:22-slim/gm)?.length).toBe(2);
+    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile).toMatch(/^HEALTHCHECK [\s\S]*\/api\/health/m);
+  });
+
+  it("copies every file the server imports and nothing of src/infra", () => {
+    const copied = [...dockerfile.matchAll(/^COPY (?!--from)(.+)$/gm)].flatMap((m) => m[1]!.trim().split(/\s+/).slice(0, -1));
+    const covered = (file: string) => copied.some((c) => (c.endsWith("/") ? file.startsWith(c) : file === c));
+    const closure = importClosure(path.join(REPO, "src/app/server/server.ts"));
+    expect(closure.has("src/runpod/serverless.ts")).toBe(true);
+    for (const file of closure) {
+      expect(file.startsWith("src/infra"), `${file} is part of src/infra`).toBe(false);
+      expect(covered(file), `${file} is imported by the server but not copied into the image`).toBe(true);
+    }
+    expect(copied.some((c) => c.startsWith("src/infra") || c === "src/" || c === "." || c === "src")).toBe(false);
+  });
+});
