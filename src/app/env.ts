@@ -82,6 +82,11 @@ const baseShape = z.object({
     (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
     z.coerce.number().int().min(1, "must be a whole number of at least 1").default(20),
   ),
+  /** LLM_PROVIDER=mock only: milliseconds between streamed words (demos, the memory bench). */
+  MOCK_LLM_DELAY_MS: z.preprocess(
+    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+    z.coerce.number().int().min(0, "must be a whole number of milliseconds").max(60_000, "must be at most 60000").default(0),
+  ),
 });
 
 /** The web pod's variables; which ones are required depends on LLM_PROVIDER. */

@@ -14,7 +14,7 @@ export interface CreateProviderOverrides {
 
 type ProviderEnv = Pick<
   WebEnv,
-  "LLM_PROVIDER" | "LLM_MODEL" | "OLLAMA_URL" | "OPENAI_BASE_URL" | "OPENAI_API_KEY" | "RUNPOD_API_KEY" | "RUNPOD_ENDPOINT_ID" | "RUNPOD_SERVERLESS_URL"
+  "LLM_PROVIDER" | "LLM_MODEL" | "MOCK_LLM_DELAY_MS" | "OLLAMA_URL" | "OPENAI_BASE_URL" | "OPENAI_API_KEY" | "RUNPOD_API_KEY" | "RUNPOD_ENDPOINT_ID" | "RUNPOD_SERVERLESS_URL"
 >;
 
 /**
@@ -61,6 +61,6 @@ export function createProvider(env: ProviderEnv, overrides: CreateProviderOverri
         }),
       );
     case "mock":
-      return createMockProvider({ model: env.LLM_MODEL, ...overrides.mock });
+      return createMockProvider({ model: env.LLM_MODEL, delayMs: env.MOCK_LLM_DELAY_MS, ...overrides.mock });
   }
 }
