@@ -106,6 +106,37 @@ describe("web server end to end (mock provider, real HTTP)", () => {
     expect(health.alerts.map((a: { name: string }) => a.name)).toContain("error-rate");
   });
 
+  it("aborts the generation when the client goes away, and audits it as aborted", async () => {
+    let sawAbort = false;
+    const mock = createMockProvider({ delayMs: 30 });
+    running = await startApp({
+      provider: {
+        ...mock,
+        stream: (messages, options) => {
+          options?.signal?.addEventListener("abort", () => (sawAbort = true));
+          return mock.stream(messages, options);
+        },
+      },
+    });
+    const { cookie } = await login(running.url);
+    const controller = new AbortController();
+    const response = await fetch(`${running.url}/api/chat`, {
+      method: "POST",
+      headers: { "content-type": "application/json", cookie: cookie! },
+      body: JSON.stringify({ messages: [{ role: "user", content: "word ".repeat(200) }] }),
+      signal: controller.signal,
+    });
+    const reader = response.body!.getReader();
+    await reader.read(); // the first bytes arrived: the stream is running
+    controller.abort();
+    const auditFile = path.join(running.root, "logs", "audit", `${dayOf(new Date())}.jsonl`);
+    for (let i = 0; i < 100 && !fs.existsSync(auditFile); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(sawAbort).toBe(true);
+    expect(JSON.parse(fs.readFileSync(auditFile, "utf8").trim())).toMatchObject({ event: "chat", outcome: "aborted" });
+    const episodicDir = path.join(running.root, "users", "ada", "memory", "episodic");
+    expect(fs.readdirSync(episodicDir)).toEqual([]); // a half answer is not stored as memory
+  });
+
   it("requires a login to chat", async () => {
     running = await startApp();
     const response = await chat(running.url, undefined, "hello");
