@@ -1,6 +1,5 @@
-// One error type for every failure of the REST v2 client: problem+json answers, network failures,
-// timeouts and answers that do not match the spec. Plain fields only (no #private), because Pulumi
-// serializes the dynamic providers that throw it.
+// One error shape for every failure of the REST v2 client: problem+json answers, network failures,
+// timeouts and answers that do not match the spec.
 
 export interface RunPodApiErrorInfo {
   /** HTTP method and path (never the key, never a query with secrets). */
@@ -20,28 +19,18 @@ export interface RunPodApiErrorInfo {
   retryAfterMs?: number;
 }
 
-export class RunPodApiError extends Error {
-  readonly method: string;
-  readonly path: string;
-  readonly status: number;
-  readonly title: string;
-  readonly detail: string;
-  readonly fieldErrors: string[];
-  readonly retryable: boolean;
-  readonly retryAfterMs: number | undefined;
+/**
+ * An Error carrying the fields above. Made by a factory, not a subclass: a serialized Pulumi provider
+ * turns an `extends Error` class into a plain function, whose instances lose their message and stack;
+ * a real Error keeps them, so `pulumi up` shows RunPod's words.
+ */
+export type RunPodApiError = Error & Readonly<RunPodApiErrorInfo> & { name: "RunPodApiError" };
 
-  constructor(info: RunPodApiErrorInfo, options?: { cause?: unknown }) {
-    super(formatRunPodApiError(info), options);
-    this.name = "RunPodApiError";
-    this.method = info.method;
-    this.path = info.path;
-    this.status = info.status;
-    this.title = info.title;
-    this.detail = info.detail;
-    this.fieldErrors = info.fieldErrors;
-    this.retryable = info.retryable;
-    this.retryAfterMs = info.retryAfterMs;
-  }
+export function createRunPodApiError(info: RunPodApiErrorInfo, options?: { cause?: unknown }): RunPodApiError {
+  const error = new Error(formatRunPodApiError(info), options) as Error & RunPodApiErrorInfo;
+  error.name = "RunPodApiError";
+  Object.assign(error, info);
+  return error as RunPodApiError;
 }
 
 /** What a person sees: the call, the status, RunPod's words, then one line per bad field. */
@@ -56,7 +45,7 @@ export function isRetryableStatus(status: number): boolean {
 }
 
 export function isRunPodApiError(error: unknown): error is RunPodApiError {
-  return error instanceof Error && error.name === "RunPodApiError" && "status" in error;
+  return error instanceof Error && error.name === "RunPodApiError" && typeof (error as { status?: unknown }).status === "number";
 }
 
 export function isNotFound(error: unknown): boolean {

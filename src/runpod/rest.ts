@@ -6,7 +6,7 @@
 // for calls that are safe to repeat (GET, PATCH, DELETE) — never a create, which could make two.
 // Plain functions only: Pulumi serializes the providers that call this module.
 import { z } from "zod";
-import { RunPodApiError, isRetryableStatus } from "./errors";
+import { createRunPodApiError, isRetryableStatus, isRunPodApiError } from "./errors";
 import {
   cpuTypeSchema,
   dataCenterSchema,
@@ -147,7 +147,7 @@ export function createRunPodRestClient(settings: RunPodRestSettings = {}) {
       // The caller's abort is theirs: passed on untouched, never retried.
       if (call.signal?.aborted) throw error;
       const timedOut = timeout.aborted;
-      throw new RunPodApiError(
+      throw createRunPodApiError(
         {
           method: call.method,
           path: call.path,
@@ -162,7 +162,7 @@ export function createRunPodRestClient(settings: RunPodRestSettings = {}) {
     }
     if (!response.ok) {
       const problem = await readProblem(response);
-      throw new RunPodApiError({
+      throw createRunPodApiError({
         method: call.method,
         path: call.path,
         status: response.status,
@@ -180,7 +180,7 @@ export function createRunPodRestClient(settings: RunPodRestSettings = {}) {
     const json: unknown = await response.json().catch(() => undefined);
     const parsed = call.schema.safeParse(json);
     if (!parsed.success) {
-      throw new RunPodApiError({
+      throw createRunPodApiError({
         method: call.method,
         path: call.path,
         status: response.status,
@@ -198,7 +198,7 @@ export function createRunPodRestClient(settings: RunPodRestSettings = {}) {
       try {
         return await attempt(call);
       } catch (error) {
-        if (!(error instanceof RunPodApiError) || !error.retryable || attemptNo >= maxRetries) throw error;
+        if (!isRunPodApiError(error) || !error.retryable || attemptNo >= maxRetries) throw error;
         const rateLimited = error.status === 429;
         if (!rateLimited && !call.idempotent) throw error;
         const wait = error.retryAfterMs ?? retryBaseDelayMs * 2 ** attemptNo;

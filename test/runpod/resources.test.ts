@@ -45,7 +45,8 @@ describe("NetworkVolume", () => {
 
   it("create, read, update in place, drift, outside delete, delete", async () => {
     const inputs = await checked<NetworkVolumeInputs>(networkVolumeProvider, { name: "data", size: 20, dataCenter: "EU-RO-1" });
-    const { id, outs } = await networkVolumeProvider.create!(inputs);
+    const { id, outs: created } = await networkVolumeProvider.create!(inputs);
+    const outs = created!;
     expect(outs).toEqual({ name: "data", size: 20, dataCenter: "EU-RO-1", type: "STANDARD" });
 
     // Grow and rename: an update, not a replace.
@@ -101,7 +102,8 @@ describe("ServerlessEndpoint", () => {
   it("creates, updates every scaling field whole, finds drift, replaces only on a compute family change", async () => {
     const volume = await networkVolumeProvider.create!({ name: "v", size: 10, dataCenter: "EU-RO-1" });
     const inputs = await checked<ServerlessEndpointInputs>(serverlessEndpointProvider, { ...base, networkVolumeId: volume.id });
-    const { id, outs } = await serverlessEndpointProvider.create!(inputs);
+    const { id, outs: created } = await serverlessEndpointProvider.create!(inputs);
+    const outs = created!;
     expect(outs.requestUrls.run).toBe(`${emu.origin}/v2/${id}/run`);
     expect(await serverlessEndpointProvider.diff!(id, outs, inputs)).toMatchObject({ changes: false });
     expect(emu.app.runpodRest.getEndpointConfig(id)).toMatchObject({ workersMax: 2, idleTimeout: 5, executionTimeoutMs: 120_000, networkVolumes: [volume.id] });
@@ -145,7 +147,8 @@ describe("Pod", () => {
   it("creates with the volume mounted, updates env in place, replaces on flavor or data center", async () => {
     const volume = await networkVolumeProvider.create!({ name: "v", size: 10, dataCenter: "EU-RO-1" });
     const inputs = await checked<PodInputs>(podProvider, { ...base, networkVolumeId: volume.id });
-    const { id, outs } = await podProvider.create!(inputs);
+    const { id, outs: created } = await podProvider.create!(inputs);
+    const outs = created!;
     expect(outs).toMatchObject({ volumeMountPath: "/runpod-volume", networkVolumeId: volume.id, dataCenterId: "EU-RO-1", status: "RUNNING" });
     expect(outs.httpUrls).toEqual({ "4321": `https://${id}-4321.proxy.runpod.net` });
     expect(await podProvider.diff!(id, outs, inputs)).toMatchObject({ changes: false });

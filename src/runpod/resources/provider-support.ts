@@ -2,6 +2,7 @@
 // client built at run time from the environment (the API key never enters state), and diff helpers.
 // Plain functions only: Pulumi serializes the providers, and this module with them.
 import type { z } from "zod";
+import { isRunPodApiError } from "../errors";
 import { createRunPodRestClient } from "../rest";
 
 /** What Pulumi passes for a value not known until apply (preview of a new dependency). */
@@ -83,5 +84,5 @@ export function changedKeys(olds: Record<string, unknown>, news: Record<string, 
 }
 
 export function isNotFoundError(error: unknown): boolean {
-  return error instanceof Error && error.name === "RunPodApiError" && (error as { status?: number }).status === 404;
+  return isRunPodApiError(error) && error.status === 404;
 }
