@@ -100,7 +100,7 @@ export class MetaHumanStack extends pulumi.ComponentResource {
     }, { parent: this });
 
     const webEnv = pulumi.secret(pulumi.all([this.endpoint.id, args.runpodApiKey, args.sessionSecret])
-      .apply(([endpointId, runpodApiKey, sessionSecret]) => ({
+      .apply(([endpointId, runpodApiKey, sessionSecret]): Record<string, string> => ({
         RUNPOD_API_KEY: runpodApiKey,
         RUNPOD_ENDPOINT_ID: endpointId,
         METAHUMAN_ROOT,
