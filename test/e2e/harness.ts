@@ -144,7 +144,7 @@ export class PulumiProject {
   run(args: string[], extraEnv: Record<string, string> = {}): Promise<CliResult> {
     const cli = pulumiBinary();
     return new Promise((resolve, reject) => {
-      const child = spawn(cli, [...args, "--non-interactive", "--color", "never"], {
+      const child = spawn(cli, ["--non-interactive", "--color", "never", ...args], {
         cwd: this.projectDir,
         env: { ...this.env, ...extraEnv },
         stdio: ["ignore", "pipe", "pipe"],

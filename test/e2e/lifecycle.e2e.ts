@@ -11,14 +11,17 @@ const ROLES = { volume: "metahuman-volume", endpoint: "metahuman-endpoint", web:
 let emu: RunningEmulator;
 let project: PulumiProject;
 
+/** The planned operation per resource name; the JSON plan leaves out resources that stay the same. */
 function opsByName(preview: PreviewJson): Record<string, string> {
-  return Object.fromEntries(preview.steps.map((s) => [urnName(s.urn), s.op]));
+  const ops: Record<string, string> = Object.fromEntries(Object.values(ROLES).map((name) => [name, "same"]));
+  for (const step of preview.steps) ops[urnName(step.urn)] = step.op;
+  return ops;
 }
 
-/** The `Outputs:` block of a text preview (what a person reads under the plan). */
+/** The outputs part of a text preview (`Outputs:`, or `--outputs:--` with --diff): what a person reads under the plan. */
 function outputsBlock(text: string): string {
-  const at = text.indexOf("Outputs:");
-  if (at < 0) throw new Error(`the preview shows no Outputs block:\n${text}`);
+  const at = Math.max(text.indexOf("Outputs:"), text.indexOf("--outputs:--"));
+  if (at < 0) throw new Error(`the preview shows no outputs:\n${text}`);
   const end = text.indexOf("Resources:", at);
   return text.slice(at, end < 0 ? undefined : end);
 }
@@ -99,28 +102,47 @@ describe("pulumi against the local RunPod", () => {
 
   it("previews a higher workersMax as an update of the endpoint alone, and the estimate changes", async () => {
     await project.setConfig("workersMax", "6");
-    const preview = await project.previewJson();
-    const ops = opsByName(preview);
-    expect(ops[ROLES.endpoint]).toBe("update");
-    expect(ops[ROLES.volume]).toBe("same");
-    expect(ops[ROLES.web]).toBe("same");
-    const endpointStep = preview.steps.find((s) => urnName(s.urn) === ROLES.endpoint);
-    expect(JSON.stringify(endpointStep?.diffReasons ?? endpointStep?.detailedDiff)).toContain("workersMax");
+    try {
+      const preview = await project.previewJson();
+      const ops = opsByName(preview);
+      const plan = JSON.stringify(ops);
+      expect(ops[ROLES.endpoint], plan).toBe("update");
+      expect(ops[ROLES.volume], plan).toBe("same");
+      expect(ops[ROLES.web], plan).toBe("same");
+      // Dynamic providers report no per-property diff reasons: the inputs show what changes.
+      const endpointStep = preview.steps.find((s) => urnName(s.urn) === ROLES.endpoint);
+      expect(endpointStep?.oldState?.inputs?.workersMax).toBe(3);
+      expect(endpointStep?.newState?.inputs?.workersMax).toBe(6);
 
-    const outputs = outputsBlock((await project.ok(["preview", "--diff"])).stdout);
-    // A changed output shows old => new in the Outputs block.
-    expect(outputs).toMatch(/~\s*costEstimate/);
-    expect(outputs).toContain("=>");
-    await project.ok(["config", "rm", "metahuman:workersMax"]);
+      const outputs = outputsBlock((await project.ok(["preview", "--diff"])).stdout);
+      // A changed output shows `~ key: old => new`; a figure must change, not only the prices' timestamp.
+      expect(outputs).toMatch(/~\s*costEstimate/);
+      const changedFigures = outputs.split("\n").filter((line) => line.includes("=>") && !/^\s*~?\s*prices\s*:/.test(line));
+      expect(changedFigures, outputs).not.toEqual([]);
+    } finally {
+      await project.ok(["config", "rm", "metahuman:workersMax"]);
+    }
   });
 
-  it("previews a new data center as replacements", async () => {
+  it("previews a new data center as replacements of the volume and pod, which the volume's protection refuses", async () => {
     await project.setConfig("dataCenter", "US-TX-3");
-    const ops = opsByName(await project.previewJson());
-    for (const role of Object.values(ROLES)) {
-      expect(ops[role], role).toMatch(/replace/);
+    try {
+      // The volume is protected: the plan shows every replacement, and the preview fails on the volume's.
+      const result = await project.run(["preview", "--json"]);
+      const preview = JSON.parse(result.stdout) as PreviewJson;
+      const ops = opsByName(preview);
+      const plan = JSON.stringify(ops);
+      expect(ops[ROLES.volume], plan).toBe("replace");
+      expect(ops[ROLES.web], plan).toBe("replace");
+      // The endpoint moves in place: REST v2 PATCHes dataCenterIds and networkVolumes, so its id (and the
+      // web pod's RUNPOD_ENDPOINT_ID) survive the move.
+      expect(ops[ROLES.endpoint], plan).toBe("update");
+      expect(result.code).not.toBe(0);
+      const errors = (preview.diagnostics ?? []).filter((d) => d.severity === "error").map((d) => d.message).join("\n");
+      expect(errors).toMatch(/unable to replace resource .*metahuman-volume[\s\S]*protect/);
+    } finally {
+      await project.ok(["config", "rm", "metahuman:dataCenter"]);
     }
-    await project.ok(["config", "rm", "metahuman:dataCenter"]);
     const back = await project.run(["preview", "--expect-no-changes"]);
     expect(back.code, back.output).toBe(0);
   });
@@ -160,7 +182,8 @@ describe("pulumi against the local RunPod", () => {
   });
 
   it("refuses a plain destroy because the volume is protected, and deletes nothing", async () => {
-    const result = await project.run(["destroy", "--yes", "--skip-preview"]);
+    // With its preview (as a person runs it): the plan fails before anything is deleted.
+    const result = await project.run(["destroy", "--yes"]);
     expect(result.code).not.toBe(0);
     expect(result.output).toContain("protected");
     expect(await list(emu, "/v2/serverless")).toHaveLength(1);
