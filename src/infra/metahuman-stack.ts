@@ -15,11 +15,14 @@ export interface CostSummary {
   gpuUsdPerSecond: number;
   gpuPool: string;
   usdPerMonth: { light: number; medium: number; heavy: number };
+  /** The most a burst can cost: every worker up to workersMax busy for an hour. */
+  peakUsdPerHour: number;
   budgetUsdPerMonth: number;
+  /** Source and day of the prices; the day only, so that a preview run later shows no change. */
   prices: string;
 }
 
-export function summarizeCost(estimate: CostEstimate): CostSummary {
+export function summarizeCost(estimate: CostEstimate, workersMax: number): CostSummary {
   const cents = (usd: number) => Math.round(usd * 100) / 100;
   return {
     baseUsdPerMonth: cents(estimate.baseMonthlyUsd),
@@ -30,8 +33,9 @@ export function summarizeCost(estimate: CostEstimate): CostSummary {
       medium: cents(estimate.profiles.medium.monthlyUsd),
       heavy: cents(estimate.profiles.heavy.monthlyUsd),
     },
+    peakUsdPerHour: cents(workersMax * estimate.gpuUsdPerSecond * 3600),
     budgetUsdPerMonth: estimate.budgetMonthlyUsd,
-    prices: `${estimate.priceSource.source} of ${estimate.priceSource.asOf}`,
+    prices: `${estimate.priceSource.source} of ${estimate.priceSource.asOf.slice(0, 10)}`,
   };
 }
 
@@ -133,7 +137,7 @@ export class MetaHumanStack extends pulumi.ComponentResource {
     this.webUrl = pulumi.interpolate`https://${this.webPod.id}-${config.webPort}.proxy.runpod.net`;
     this.dataCenter = pulumi.output(config.dataCenter);
     this.webEnv = webEnv;
-    this.costEstimate = pulumi.output(args.prices).apply((prices) => summarizeCost(estimateCost(config, prices as Prices)));
+    this.costEstimate = pulumi.output(args.prices).apply((prices) => summarizeCost(estimateCost(config, prices as Prices), config.workersMax));
 
     this.registerOutputs({
       volumeId: this.volumeId,

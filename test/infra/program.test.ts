@@ -149,6 +149,8 @@ describe("the program", () => {
     expect(cost.gpuUsdPerSecond).toBe(0.00031); // RTX 4090 (ADA_24), published rate
     expect(cost.gpuPool).toBe("ADA_24");
     expect(cost.prices).toMatch(/^table of \d{4}-\d{2}-\d{2}$/);
+    // Peak: workersMax (4 in this stack) busy for an hour = 4 × $0.00031/s × 3600 s = $4.46
+    expect(cost.peakUsdPerHour).toBeCloseTo(4.46, 2);
     expect(cost.budgetUsdPerMonth).toBe(150);
     // Usage only adds to the base, and more chats cost more.
     expect(cost.usdPerMonth.light).toBeGreaterThan(cost.baseUsdPerMonth);
