@@ -2,10 +2,14 @@
 // as JSON in PULUMI_CONFIG ({"metahuman:key": "value"}), secrets decrypted: those are dropped here
 // before anything else touches the values, so no policy message can ever carry one.
 import { CONFIG_NAMESPACE, parseStackConfig, SECRET_KEYS, type StackConfig } from "../config";
+import { configFromEngine } from "./engine-config";
 
-export function stackConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StackConfig {
+export function stackConfigFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  fromEngine: Record<string, string> | undefined = configFromEngine(),
+): StackConfig {
   const text = env.PULUMI_CONFIG;
-  let all: Record<string, unknown> = {};
+  let all: Record<string, unknown> = fromEngine ?? {};
   if (text) {
     try {
       all = JSON.parse(text) as Record<string, unknown>;
