@@ -1,8 +1,9 @@
 // The emulator's billing: a ledger that accrues what the local RunPod ran (pods, network volumes, serverless
 // worker seconds) at the cost model's prices, and `/v2/billing/{serverless,pods,network-volumes}` answering
 // in the spec's shapes (ServerlessBillingRecord, PodBillingRecord, NetworkVolumeBillingRecord + metadata).
-// Other areas report into the ledger: the REST state calls trackPod/stopPod/trackVolume/deleteVolume,
-// the worker manager calls recordWorkerSeconds when a worker stops. Times are epoch milliseconds.
+// Other areas report into the ledger: the REST v2 routes call trackPod/stopPod (pod create, start, stop,
+// terminate, delete) and trackVolume/resizeVolume/deleteVolume; the job system calls recordWorkerSeconds
+// when a worker (in-process or real SDK process) stops. Times are epoch milliseconds on the ledger's clock.
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from "fastify";
 import { z } from "zod";
 import { HOURS_PER_MONTH, tablePrices, type GpuPool, type Prices } from "../infra/cost";
@@ -46,8 +47,11 @@ interface Accrual<K extends string> {
 
 export class BillingLedger {
   private readonly serverless: Accrual<"gpuAmount">[] = [];
-  private readonly pods = new Map<string, Accrual<"cpuAmount" | "diskAmount">>();
-  private readonly volumes = new Map<string, Accrual<"standardAmount" | "highPerformanceAmount">>();
+  // Every interval of each pod and volume is kept: a pod stopped and started again, or a volume resized,
+  // bills each stretch at its own rate (the newest interval is the only one that may still be open).
+  private readonly pods = new Map<string, Accrual<"cpuAmount" | "diskAmount">[]>();
+  private readonly volumes = new Map<string, Accrual<"standardAmount" | "highPerformanceAmount">[]>();
+  private readonly volumeTypes = new Map<string, VolumeEvent["type"]>();
 
   constructor(readonly prices: Prices = tablePrices(), readonly now: () => number = Date.now) {}
 
@@ -57,38 +61,58 @@ export class BillingLedger {
     this.serverless.push({ id: event.endpointId, from: event.startedAt, to: event.stoppedAt, perHour: { gpuAmount: perSecond * 3600 } });
   }
 
+  /** A pod runs from startedAt at this size; a still-open earlier interval of the same pod ends there. */
   trackPod(event: PodEvent): void {
     const cpu = event.vcpu * (this.prices.cpuUsdPerVcpuHour[event.flavor] ?? 0);
     const disk = (event.containerDiskGb * this.prices.containerDiskUsdPerGbMonth) / HOURS_PER_MONTH;
-    this.pods.set(event.podId, { id: event.podId, from: event.startedAt, to: event.stoppedAt, perHour: { cpuAmount: cpu, diskAmount: disk } });
+    append(this.pods, { id: event.podId, from: event.startedAt, to: event.stoppedAt, perHour: { cpuAmount: cpu, diskAmount: disk } });
   }
 
   stopPod(podId: string, at: number = this.now()): void {
-    const pod = this.pods.get(podId);
-    if (pod && pod.to === undefined) pod.to = at;
+    closeLast(this.pods.get(podId), at);
   }
 
+  /** A volume exists from createdAt at this size; a still-open earlier interval of the same volume ends there. */
   trackVolume(event: VolumeEvent): void {
     const hp = event.type === "HIGH_PERFORMANCE";
     const v = this.prices.volumeUsdPerGbMonth;
     const monthly = hp ? event.sizeGb * v.highPerformance
       : Math.min(event.sizeGb, 1000) * v.standardFirstTb + Math.max(event.sizeGb - 1000, 0) * v.standardBeyondTb;
-    this.volumes.set(event.networkVolumeId, {
+    this.volumeTypes.set(event.networkVolumeId, event.type);
+    append(this.volumes, {
       id: event.networkVolumeId, from: event.createdAt, to: event.deletedAt,
       perHour: hp ? { highPerformanceAmount: monthly / HOURS_PER_MONTH } : { standardAmount: monthly / HOURS_PER_MONTH },
     });
   }
 
-  deleteVolume(networkVolumeId: string, at: number = this.now()): void {
-    const volume = this.volumes.get(networkVolumeId);
-    if (volume && volume.to === undefined) volume.to = at;
+  /** The volume's new size bills from `at` on (storage can only grow, so the rate never drops). Unknown or deleted: ignored. */
+  resizeVolume(networkVolumeId: string, sizeGb: number, at: number = this.now()): void {
+    const open = this.volumes.get(networkVolumeId)?.at(-1);
+    if (open === undefined || open.to !== undefined) return;
+    this.trackVolume({ networkVolumeId, sizeGb, type: this.volumeTypes.get(networkVolumeId), createdAt: at });
   }
 
-  /** @internal used by the routes */
+  deleteVolume(networkVolumeId: string, at: number = this.now()): void {
+    closeLast(this.volumes.get(networkVolumeId), at);
+  }
+
+  /** @internal used by the routes and tests: every interval, oldest first per id. */
   accruals(kind: "serverless" | "pods" | "volumes"): Accrual<string>[] {
     if (kind === "serverless") return this.serverless;
-    return [...(kind === "pods" ? this.pods : this.volumes).values()];
+    return [...(kind === "pods" ? this.pods : this.volumes).values()].flat();
   }
+}
+
+function closeLast(list: Accrual<string>[] | undefined, at: number): void {
+  const last = list?.at(-1);
+  if (last && last.to === undefined) last.to = Math.max(at, last.from);
+}
+
+function append<K extends string>(byId: Map<string, Accrual<K>[]>, accrual: Accrual<K>): void {
+  const list = byId.get(accrual.id) ?? [];
+  closeLast(list, accrual.from);
+  list.push(accrual);
+  byId.set(accrual.id, list);
 }
 
 // ---- query handling (spec: BillingStartTime, BillingEndTime, BillingBucketSize, BillingLastN) ----

@@ -25,7 +25,10 @@ export async function buildEmulator(options: EmulatorOptions): Promise<FastifyIn
   const app = Fastify({ logger: options.logger ?? false });
   // Plugins are registered here as they are written (REST v2, job API, worker protocol, billing).
   await app.register(restV2Plugin, { apiKey: options.apiKey }); // first: its fault hooks cover every later route
-  await app.register(billingPlugin, { apiKey: options.apiKey, ledger: options.billing ?? new BillingLedger() });
-  await app.register(jobSystemPlugin, { endpoints: app.runpodRest.jobEndpoint, ...options.jobs, apiKey: options.apiKey });
+  const ledger = options.billing ?? new BillingLedger();
+  await app.register(billingPlugin, { apiKey: options.apiKey, ledger });
+  // One clock for jobs and billing (unless the caller gives the jobs their own): worker-seconds are stamped
+  // by the job store's clock and billed up to the ledger's "now", so a test clock must drive both.
+  await app.register(jobSystemPlugin, { endpoints: app.runpodRest.jobEndpoint, now: ledger.now, ...options.jobs, apiKey: options.apiKey });
   return app;
 }

@@ -46,24 +46,27 @@ async function jobSystemPlugin(app: FastifyInstance, options: JobSystemOptions &
   const manager = options.executor === "workers" ? new WorkerManager(store, endpoints, origin, options.apiKey, options.workers) : undefined;
   const executor: JobExecutor = manager ?? new InProcessExecutor(store, endpoints, options.inProcess);
   app.decorate("jobSystem", { store, executor });
-  // Worker-seconds go to the billing ledger when a worker stops (a worker still up at close stops then).
-  const started = new Map<string, number>();
+  // Worker-seconds go to the billing ledger when a worker stops (a worker still up at close stops then),
+  // for both executors: both report start/stop on the store's clock (buildEmulator gives it the ledger's).
+  // The pool (the price) is read when the worker starts: the endpoint may be gone by the time it stops.
+  type GpuPool = NonNullable<Parameters<typeof app.billing.recordWorkerSeconds>[0]["gpuPool"]>;
+  const started = new Map<string, { at: number; pool?: GpuPool }>();
   executor.on("worker", (event) => {
     if (event.type === "start") {
-      started.set(event.workerId, event.at);
+      const pool = app.hasDecorator("runpodRest") ? app.runpodRest.getEndpointConfig(event.endpointId)?.gpuPools[0] : undefined;
+      started.set(event.workerId, { at: event.at, ...(pool ? { pool: pool as GpuPool } : {}) });
       return;
     }
-    const startedAt = started.get(event.workerId);
+    const start = started.get(event.workerId);
     started.delete(event.workerId);
-    if (startedAt === undefined || !app.hasDecorator("billing")) return;
-    const pool = app.hasDecorator("runpodRest") ? app.runpodRest.getEndpointConfig(event.endpointId)?.gpuPools[0] : undefined;
+    if (start === undefined || !app.hasDecorator("billing")) return;
     app.billing.recordWorkerSeconds({
       endpointId: event.endpointId,
       workerId: event.workerId,
-      startedAt,
+      startedAt: start.at,
       stoppedAt: event.at,
       jobs: event.jobs,
-      ...(pool ? { gpuPool: pool as NonNullable<Parameters<typeof app.billing.recordWorkerSeconds>[0]["gpuPool"]> } : {}),
+      ...(start.pool ? { gpuPool: start.pool } : {}),
     });
   });
   // preClose: workers are stopped while the server still answers them, then long polls end.

@@ -4,6 +4,8 @@
 // 404, 422 (body against the spec's schema, additionalProperties false included).
 // Registered first: it installs the global fault-injection hooks that every later route inherits,
 // and decorates the app with `runpodRest` (the state and the endpoint accessor).
+// What runs is reported to the billing ledger (`app.billing`, decorated by the billing plugin registered
+// after this one, so it is looked up per request): CPU pods while RUNNING, network volumes while they exist.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { CATALOG_CPUS, CATALOG_DATACENTERS, CATALOG_GPUS } from "./catalog-data";
 import { installFaults } from "./faults";
@@ -48,6 +50,19 @@ async function restV2Plugin(app: FastifyInstance, options: RestV2Options): Promi
   const cpuFlavors = new Map(CATALOG_CPUS.map((c) => [c.id, c]));
   const gpuPools = new Set(CATALOG_GPUS.map((g) => g.pool));
 
+  // Billing: the ledger and its clock, when the billing plugin is registered (it is, in buildEmulator).
+  const ledger = () => (app.hasDecorator("billing") ? app.billing : undefined);
+  /** A RUNNING CPU pod bills from now at its current size (GPU pods are not priced by the ledger). */
+  const billPodRunning = (pod: StoredPod): void => {
+    const billing = ledger();
+    if (billing === undefined || pod.status !== "RUNNING" || pod.cpu === undefined) return;
+    billing.trackPod({
+      podId: pod.id, vcpu: pod.cpu.vcpuCount, flavor: pod.cpu.id as Parameters<typeof billing.trackPod>[0]["flavor"],
+      containerDiskGb: pod.disk, startedAt: billing.now(),
+    });
+  };
+  const billPodStopped = (podId: string): void => ledger()?.stopPod(podId);
+
   // Everything below is encapsulated: the auth hook and error handler apply to REST v2 routes only.
   await app.register(async (api) => {
     api.addHook("onRequest", async (request, reply) => {
@@ -81,6 +96,8 @@ async function restV2Plugin(app: FastifyInstance, options: RestV2Options): Promi
       if (!dc.networkVolumeTypes.includes(type)) return problem(reply, 400, `dataCenter ${dc.id} offers no ${type} volumes`);
       const volume: StoredVolume = { id: newId(), name: body.name, size: body.size, dataCenter: dc.id, type };
       state.volumes.set(volume.id, volume);
+      const billing = ledger();
+      billing?.trackVolume({ networkVolumeId: volume.id, sizeGb: volume.size, type: volume.type, createdAt: billing.now() });
       return reply.code(201).send(volume);
     });
     api.get<{ Params: Params }>("/v2/network-volumes/:id", async (request, reply) => {
@@ -95,13 +112,16 @@ async function restV2Plugin(app: FastifyInstance, options: RestV2Options): Promi
       if (body.size !== undefined && body.size < volume.size) {
         return problem(reply, 400, `size ${body.size} is smaller than the current ${volume.size} GB; network volume storage cannot be reduced`);
       }
+      const grown = body.size !== undefined && body.size !== volume.size;
       Object.assign(volume, body);
+      if (grown) ledger()?.resizeVolume(volume.id, volume.size);
       return volume;
     });
     api.delete<{ Params: Params }>("/v2/network-volumes/:id", async (request, reply) => {
       const id = request.params.id;
       if (!state.volumes.has(id)) return problem(reply, 404, `network volume ${id} not found`);
       state.volumes.delete(id);
+      ledger()?.deleteVolume(id);
       return reply.code(204).send();
     });
 
@@ -270,6 +290,7 @@ async function restV2Plugin(app: FastifyInstance, options: RestV2Options): Promi
       const broken = podRules(pod);
       if (broken !== undefined) return problem(reply, 400, broken);
       state.pods.set(pod.id, pod);
+      billPodRunning(pod);
       return reply.code(201).send(podView(pod));
     });
     api.get<{ Params: Params }>("/v2/pods/:id", async (request, reply) => {
@@ -291,6 +312,8 @@ async function restV2Plugin(app: FastifyInstance, options: RestV2Options): Promi
       const restarts = ["image", "env", "ports", "disk", "args", "mounts"].some((k) => k in body);
       if (restarts && next.status === "RUNNING") next.startedAt = new Date().toISOString();
       state.pods.set(next.id, next);
+      // A new size (vCPUs, container disk) bills from now on.
+      if (next.cpu?.vcpuCount !== pod.cpu?.vcpuCount || next.cpu?.id !== pod.cpu?.id || next.disk !== pod.disk) billPodRunning(next);
       return podView(next);
     });
     api.delete<{ Params: Params }>("/v2/pods/:id", async (request, reply) => {
@@ -298,6 +321,7 @@ async function restV2Plugin(app: FastifyInstance, options: RestV2Options): Promi
       if (pod === undefined) return problem(reply, 404, `pod ${request.params.id} not found`);
       if (pod.locked) return problem(reply, 409, `pod ${pod.id} is locked`);
       state.pods.delete(pod.id);
+      billPodStopped(pod.id);
       return reply.code(204).send();
     });
     api.post<{ Params: Params }>("/v2/pods/:id/action", async (request, reply) => {
@@ -308,10 +332,15 @@ async function restV2Plugin(app: FastifyInstance, options: RestV2Options): Promi
       if (!actionsOf(pod).includes(action)) return problem(reply, 409, `pod ${pod.id} is ${pod.status}; allowed actions: ${actionsOf(pod).join(", ")}`);
       if (action === "terminate") {
         state.pods.delete(pod.id);
+        billPodStopped(pod.id);
         return reply.code(204).send();
       }
+      const wasRunning = pod.status === "RUNNING";
       pod.status = action === "stop" ? "EXITED" : "RUNNING";
       if (action !== "stop") pod.startedAt = new Date().toISOString();
+      // stop ends the billed stretch; start opens a new one; restart keeps the pod running (and billed).
+      if (action === "stop") billPodStopped(pod.id);
+      else if (!wasRunning) billPodRunning(pod);
       return podView(pod);
     });
 
