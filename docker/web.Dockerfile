@@ -27,7 +27,7 @@ COPY --from=deps /app/package.json ./package.json
 COPY --from=deps /app/node_modules ./node_modules
 COPY tsconfig.json ./
 COPY src/app/ src/app/
-COPY src/runpod/serverless.ts src/runpod/job-api-errors.ts src/runpod/worker-contract.ts src/runpod/
+COPY src/runpod/serverless.ts src/runpod/job-api-errors.ts src/runpod/worker-contract.ts src/runpod/http-retry.ts src/runpod/
 # The image's files stay root-owned and read-only to the server; data goes to the volume.
 USER node
 EXPOSE 4321

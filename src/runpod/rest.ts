@@ -7,6 +7,7 @@
 // Plain functions only: Pulumi serializes the providers that call this module.
 import { z } from "zod";
 import { createRunPodApiError, isRetryableStatus, isRunPodApiError } from "./errors";
+import { backoffMs, parseRetryAfter, sleep } from "./http-retry";
 import {
   cpuTypeSchema,
   dataCenterSchema,
@@ -24,6 +25,8 @@ import {
   type UpdateNetworkVolumeBody,
   type UpdatePodBody,
 } from "./schemas";
+
+export { parseRetryAfter };
 
 export const DEFAULT_RUNPOD_API_URL = "https://api.runpod.io";
 
@@ -59,31 +62,6 @@ interface CallSpec<T> {
   /** Whether repeating the call after an unknown outcome is harmless. */
   idempotent: boolean;
   signal?: AbortSignal;
-}
-
-/** Parses Retry-After (delta-seconds or an HTTP date) into ms; undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | null, now: number = Date.now()): number | undefined {
-  if (value === null || value.trim() === "") return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(done, ms);
-    function done() {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }
-    function onAbort() {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    }
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 async function readProblem(response: Response): Promise<{ title: string; detail: string; errors: string[] }> {
@@ -201,7 +179,7 @@ export function createRunPodRestClient(settings: RunPodRestSettings = {}) {
         if (!isRunPodApiError(error) || !error.retryable || attemptNo >= maxRetries) throw error;
         const rateLimited = error.status === 429;
         if (!rateLimited && !call.idempotent) throw error;
-        const wait = error.retryAfterMs ?? retryBaseDelayMs * 2 ** attemptNo;
+        const wait = error.retryAfterMs ?? backoffMs(attemptNo, retryBaseDelayMs, maxRetryAfterMs);
         if (wait > maxRetryAfterMs) throw error;
         await sleep(wait, call.signal);
       }

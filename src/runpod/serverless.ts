@@ -17,6 +17,7 @@ import {
   ServerlessTimeoutError,
 } from "./job-api-errors";
 import { readWorkerError } from "./worker-contract";
+import { backoffMs, parseRetryAfter, sleep } from "./http-retry";
 
 export const DEFAULT_SERVERLESS_URL = "https://api.runpod.ai/v2";
 const FINAL = ["COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"];
@@ -125,29 +126,6 @@ export function progressFromHealth(health: EndpointHealth): JobProgress {
   if (warm === 0 && w.throttled > 0) return { stage: "queued", detail: `${w.throttled} worker(s) throttled: no GPU free in the chosen pools` };
   if (warm === 0) return { stage: "cold-start", detail: "no worker running: one is being scheduled" };
   return { stage: "queued", detail: `${health.jobs.inQueue} job(s) in queue, ${w.running} worker(s) busy` };
-}
-
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-
-/** Retry-After as ms (delta-seconds or an HTTP date); undefined when absent or unreadable. */
-function retryAfterMs(header: string | null): number | undefined {
-  if (!header) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
 /** A connection refused never reached the server: nothing was created there. */
@@ -389,7 +367,7 @@ export class RunpodServerlessClient {
           throw new ServerlessApiError(`${spec.method} ${url}: answer is not JSON: ${text.slice(0, 200)}`, url, res.status, text, false);
         }
       }
-      const after = retryAfterMs(res.headers.get("retry-after"));
+      const after = parseRetryAfter(res.headers.get("retry-after"));
       // 429 means the request was refused, so even POST /run is safe to repeat. A 5xx on POST /run
       // may come after the job was queued: retrying could create a second job, so it is not retried.
       const retryable =
@@ -405,8 +383,7 @@ export class RunpodServerlessClient {
   }
 
   private backoff(attempt: number): number {
-    // Full jitter: uniformly random up to the exponential step, so many clients do not retry in step.
-    return Math.random() * Math.min(this.s.maxRetryDelayMs, this.s.retryBaseMs * 2 ** attempt);
+    return backoffMs(attempt, this.s.retryBaseMs, this.s.maxRetryDelayMs, true);
   }
 
   private httpError(spec: RequestSpec, url: string, status: number, text: string, after: number | undefined): ServerlessApiError {

@@ -2,6 +2,7 @@
 // network failures into LLM errors, and retries retryable ones with backoff that
 // honours Retry-After up to a bound. Only the request is retried, never a stream
 // that has started (its tokens were already delivered).
+import { backoffMs, parseRetryAfter, sleep } from "../../runpod/http-retry";
 import { LLMApiError, LLMConnectionError, isAbortError } from "./errors";
 
 export interface HttpSettings {
@@ -13,29 +14,6 @@ export interface HttpSettings {
   retryBaseMs?: number;
   /** A longer Retry-After gives up instead of waiting. Default 10 000 ms. */
   maxRetryDelayMs?: number;
-}
-
-function parseRetryAfter(value: string | null): number | undefined {
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /** POSTs JSON (or GETs when body is undefined) and returns the OK response, body unread. */
@@ -69,7 +47,7 @@ export async function requestWithRetry(
       error = new LLMConnectionError(url, err);
     }
     if (!error.isRetryable || attempt >= maxRetries) throw error;
-    const backoff = base * 2 ** attempt;
+    const backoff = backoffMs(attempt, base, maxDelay);
     const retryAfter = error instanceof LLMApiError ? error.retryAfterMs : undefined;
     if (retryAfter !== undefined && retryAfter > maxDelay) throw error;
     await sleep(Math.min(maxDelay, Math.max(backoff, retryAfter ?? 0)), init.signal);
