@@ -5,6 +5,7 @@
 import { EventEmitter } from "node:events";
 import type { EndpointLookup, Job, JobStore } from "./job-store";
 import { noWorkers, workerSecondsFrom, type JobExecutor, type WorkerCounts, type WorkerLifeEvent } from "./job-executor";
+import { sleep } from "../runpod/http-retry";
 
 export interface InProcessJobContext {
   /** Aborted when the job is cancelled or times out. */
@@ -36,19 +37,6 @@ interface FakeWorker {
   idleTimer?: NodeJS.Timeout;
 }
 
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(t);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 
 /** Echo of the worker contract: `{response, model, usage, finish_reason}`; streams word deltas when `input.stream`. */
 export function echoHandler(latencyMs: number): InProcessHandler {

@@ -2,6 +2,7 @@
 // conversation, streamed word by word with an optional delay. It needs no network.
 import { parseModelJson } from "./json-output";
 import type { LLMHealth, LLMMessage, LLMOptions, LLMProvider, LLMResponse, LLMStreamEvent } from "./types";
+import { sleep } from "../../runpod/http-retry";
 
 export interface MockSettings {
   model?: string;
@@ -18,22 +19,6 @@ export interface MockSettings {
 }
 
 const tokenCount = (text: string) => (text.trim() === "" ? 0 : text.trim().split(/\s+/).length);
-
-function abortableDelay(ms: number, signal?: AbortSignal): Promise<void> {
-  if (ms <= 0) return signal?.aborted ? Promise.reject(signal.reason) : Promise.resolve();
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
 
 export function createMockProvider(settings: MockSettings = {}): LLMProvider {
   const model = settings.model ?? "mock-1";
@@ -72,13 +57,13 @@ export function createMockProvider(settings: MockSettings = {}): LLMProvider {
       options.signal?.throwIfAborted();
       if (settings.coldStartMs !== undefined) {
         yield { type: "progress", stage: "cold-start", detail: "starting a worker" };
-        await abortableDelay(settings.coldStartMs, options.signal);
+        await sleep(settings.coldStartMs, options.signal);
         yield { type: "progress", stage: "running" };
       }
       const content = answer(messages, options);
       const words = content.split(/(?<= )/);
       for (const word of words) {
-        await abortableDelay(settings.delayMs ?? 0, options.signal);
+        await sleep(settings.delayMs ?? 0, options.signal);
         yield { type: "text-delta", text: word };
       }
       yield { type: "finish", model: options.model ?? model, usage: usage(messages, content), finishReason: "stop" };
