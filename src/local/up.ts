@@ -23,13 +23,16 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 
 async function main(): Promise<void> {
   const controller = new AbortController();
-  let stack: LocalStack | undefined;
-  let stopping: Promise<void> | undefined;
+  let starting: Promise<LocalStack> | undefined;
+  let stopping = false;
   const shutdown = (signal: string) => {
-    if (stopping) return;
+    if (stopping) return; // npm forwards the terminal's Ctrl-C a second time
+    stopping = true;
     say(`\n${signal}: stopping the web server, the emulator and its workers ...`);
     controller.abort();
-    stopping = (async () => {
+    void (async () => {
+      // During start-up, the abort makes startLocalStack stop what it had started before it rejects.
+      const stack = await starting?.catch(() => undefined);
       await stack?.stop();
       say("stopped.");
       process.exit(0);
@@ -39,27 +42,25 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => shutdown("SIGTERM"));
 
   const started = Date.now();
+  starting = startLocalStack({
+    dataDir: process.env.METAHUMAN_LOCAL_DIR ? path.resolve(process.env.METAHUMAN_LOCAL_DIR) : path.join(REPO_ROOT, ".local"),
+    webPort: intFromEnv("PORT", DEFAULT_WEB_PORT),
+    emulatorPort: intFromEnv("RUNPOD_EMULATOR_PORT", DEFAULT_EMULATOR_PORT),
+    idleTimeoutMs: intFromEnv("LOCAL_IDLE_TIMEOUT_MS", undefined),
+    workerEnv: { ECHO_TOKEN_DELAY_MS: String(intFromEnv("ECHO_TOKEN_DELAY_MS", 40)), STREAM_BATCH_TOKENS: "1" },
+    logWorkers: process.env.LOCAL_LOG_WORKERS === "1",
+    ...(process.env.METAHUMAN_LOCAL_TAG ? { tag: process.env.METAHUMAN_LOCAL_TAG } : {}),
+    signal: controller.signal,
+    onStep: (message) => say(`==> ${message}`),
+  });
+  let stack: LocalStack;
   try {
-    stack = await startLocalStack({
-      dataDir: process.env.METAHUMAN_LOCAL_DIR ? path.resolve(process.env.METAHUMAN_LOCAL_DIR) : path.join(REPO_ROOT, ".local"),
-      webPort: intFromEnv("PORT", DEFAULT_WEB_PORT),
-      emulatorPort: intFromEnv("RUNPOD_EMULATOR_PORT", DEFAULT_EMULATOR_PORT),
-      idleTimeoutMs: intFromEnv("LOCAL_IDLE_TIMEOUT_MS", undefined),
-      workerEnv: { ECHO_TOKEN_DELAY_MS: String(intFromEnv("ECHO_TOKEN_DELAY_MS", 40)), STREAM_BATCH_TOKENS: "1" },
-      logWorkers: process.env.LOCAL_LOG_WORKERS === "1",
-      ...(process.env.METAHUMAN_LOCAL_TAG ? { tag: process.env.METAHUMAN_LOCAL_TAG } : {}),
-      signal: controller.signal,
-      onStep: (message) => say(`==> ${message}`),
-    });
+    stack = await starting;
   } catch (err) {
-    if (stopping) return; // Ctrl-C during start-up: shutdown() exits 0 once everything is down.
+    if (stopping) return; // shutdown() exits 0 once everything is down
     throw err;
   }
-  if (stopping) {
-    // The signal came while the last step finished: shutdown() saw no stack yet.
-    await stack.stop();
-    return;
-  }
+  if (stopping) return; // shutdown() stops this stack
   const s = stack;
   // Paths inside the working directory are shown relative to it, others in full.
   const rel = (p: string) => {

@@ -3,7 +3,8 @@
 // web server or worker process left behind.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -72,5 +73,34 @@ describe("npm run local", () => {
     expect(output).toContain("stopped.");
     expect(processesTagged(tag)).toEqual([]);
     await expect(fetch(`${webUrl}/api/health`)).rejects.toThrow();
+  });
+
+  it("refuses to start when the web port is taken, naming the port and the variable, and starts nothing", async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen({ host: "127.0.0.1", port: 0 }, resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    const otherDir = mkdtempSync(path.join(tmpdir(), "metahuman-local-busy-"));
+    try {
+      const result = await new Promise<{ code: number | null; text: string }>((resolve) => {
+        const p = spawn("npm", ["run", "local"], {
+          cwd: REPO_ROOT,
+          env: { ...process.env, METAHUMAN_LOCAL_DIR: otherDir, PORT: String(port), RUNPOD_EMULATOR_PORT: "0" },
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        let text = "";
+        p.stdout.setEncoding("utf8").on("data", (d: string) => { text += d; });
+        p.stderr.setEncoding("utf8").on("data", (d: string) => { text += d; });
+        p.once("exit", (code) => resolve({ code, text }));
+      });
+      expect(result.code, result.text).toBe(1);
+      expect(result.text).toContain(`port ${port} on 127.0.0.1 is taken`);
+      expect(result.text).toContain("set PORT to a free port");
+      // It stopped before the stack: no state, no env file.
+      expect(existsSync(path.join(otherDir, "pulumi"))).toBe(false);
+      expect(existsSync(path.join(otherDir, "web.env"))).toBe(false);
+    } finally {
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+      rmSync(otherDir, { recursive: true, force: true });
+    }
   });
 });
