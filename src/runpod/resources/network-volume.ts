@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { VOLUME_TYPES } from "../schemas";
-import { changedKeys, checkInputs, clientFromEnv, isNotFoundError } from "./provider-support";
+import { changedKeys, checkInputs, clientFromEnv, deleteUnlessGone, readUnlessGone } from "./provider-support";
 
 export interface NetworkVolumeArgs {
   /** Human-readable name (RunPod does not require it to be unique). */
@@ -82,13 +82,7 @@ export const networkVolumeProvider: pulumi.dynamic.ResourceProvider<NetworkVolum
   },
 
   async read(id, props) {
-    try {
-      const volume = await clientFromEnv().networkVolumes.get(id);
-      return { id, props: { ...props, ...outputsOf(volume) } };
-    } catch (error) {
-      if (isNotFoundError(error)) return { id: "", props: {} as NetworkVolumeOutputs };
-      throw error;
-    }
+    return readUnlessGone(id, async () => ({ ...props, ...outputsOf(await clientFromEnv().networkVolumes.get(id)) }));
   },
 
   async update(id, olds, news) {
@@ -101,11 +95,7 @@ export const networkVolumeProvider: pulumi.dynamic.ResourceProvider<NetworkVolum
   },
 
   async delete(id) {
-    try {
-      await clientFromEnv().networkVolumes.delete(id);
-    } catch (error) {
-      if (!isNotFoundError(error)) throw error;
-    }
+    await deleteUnlessGone(() => clientFromEnv().networkVolumes.delete(id));
   },
 };
 

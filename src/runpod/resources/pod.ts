@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { CLOUDS, type Pod as PodAnswer, type UpdatePodBody } from "../schemas";
-import { changedKeys, checkInputs, clientFromEnv, isNotFoundError } from "./provider-support";
+import { changedKeys, checkInputs, clientFromEnv, deleteUnlessGone, readUnlessGone } from "./provider-support";
 
 export interface PodArgs {
   /** Pod name. */
@@ -135,13 +135,7 @@ export const podProvider: pulumi.dynamic.ResourceProvider<PodInputs, PodOutputs>
   },
 
   async read(id, props) {
-    try {
-      const pod = await clientFromEnv().pods.get(id);
-      return { id, props: podOutputs(pod, props ?? {}) };
-    } catch (error) {
-      if (isNotFoundError(error)) return { id: "", props: {} as PodOutputs };
-      throw error;
-    }
+    return readUnlessGone(id, async () => podOutputs(await clientFromEnv().pods.get(id), props ?? {}));
   },
 
   async update(id, olds, news) {
@@ -159,11 +153,7 @@ export const podProvider: pulumi.dynamic.ResourceProvider<PodInputs, PodOutputs>
   },
 
   async delete(id) {
-    try {
-      await clientFromEnv().pods.delete(id);
-    } catch (error) {
-      if (!isNotFoundError(error)) throw error;
-    }
+    await deleteUnlessGone(() => clientFromEnv().pods.delete(id));
   },
 };
 

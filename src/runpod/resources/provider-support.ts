@@ -86,3 +86,25 @@ export function changedKeys(olds: Record<string, unknown>, news: Record<string, 
 export function isNotFoundError(error: unknown): boolean {
   return isRunPodApiError(error) && error.status === 404;
 }
+
+/**
+ * `read`: the resource's current props, or "gone" (an empty id, which Pulumi reports as deleted outside
+ * Pulumi) when RunPod answers 404.
+ */
+export async function readUnlessGone<T>(id: string, fetchProps: () => Promise<T>): Promise<{ id: string; props: T }> {
+  try {
+    return { id, props: await fetchProps() };
+  } catch (error) {
+    if (isNotFoundError(error)) return { id: "", props: {} as T };
+    throw error;
+  }
+}
+
+/** `delete`: a 404 means someone already deleted it, which is what we wanted. */
+export async function deleteUnlessGone(remove: () => Promise<unknown>): Promise<void> {
+  try {
+    await remove();
+  } catch (error) {
+    if (!isNotFoundError(error)) throw error;
+  }
+}

@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { FLASHBOOT_MODES, type CreateEndpointBody, type Endpoint, type UpdateEndpointBody } from "../schemas";
-import { UNKNOWN, changedKeys, checkInputs, clientFromEnv, isNotFoundError } from "./provider-support";
+import { UNKNOWN, changedKeys, checkInputs, clientFromEnv, deleteUnlessGone, readUnlessGone } from "./provider-support";
 
 export interface ServerlessEndpointArgs {
   /** Endpoint name. */
@@ -188,13 +188,7 @@ export const serverlessEndpointProvider: pulumi.dynamic.ResourceProvider<Serverl
   },
 
   async read(id, props) {
-    try {
-      const endpoint = await clientFromEnv().endpoints.get(id);
-      return { id, props: endpointOutputs(endpoint, props ?? {}) };
-    } catch (error) {
-      if (isNotFoundError(error)) return { id: "", props: {} as ServerlessEndpointOutputs };
-      throw error;
-    }
+    return readUnlessGone(id, async () => endpointOutputs(await clientFromEnv().endpoints.get(id), props ?? {}));
   },
 
   async update(id, olds, news) {
@@ -214,11 +208,7 @@ export const serverlessEndpointProvider: pulumi.dynamic.ResourceProvider<Serverl
   },
 
   async delete(id) {
-    try {
-      await clientFromEnv().endpoints.delete(id);
-    } catch (error) {
-      if (!isNotFoundError(error)) throw error;
-    }
+    await deleteUnlessGone(() => clientFromEnv().endpoints.delete(id));
   },
 };
 
