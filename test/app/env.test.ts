@@ -5,7 +5,7 @@ import { EnvError, loadWebEnv, parseWebEnv, webEnvSchema } from "../../src/app/e
 import { tempRoot } from "./helpers";
 
 const base = { LLM_PROVIDER: "mock", METAHUMAN_ROOT: "/runpod-volume/metahuman", SESSION_SECRET: "s".repeat(40) };
-const SECRET = "rpa_SUPERSECRETKEYVALUE123";
+const SECRET = "test-runpod-key-SUPERSECRETVALUE123";
 
 function problems(raw: Record<string, string | undefined>): string[] {
   try {
