@@ -127,7 +127,7 @@ describe("npm run local's stack, end to end", () => {
     await until("the workers to stop", () => s.workers.processCount(s.endpointId) === 0, IDLE_TIMEOUT_MS + 20_000);
     const health = (await (await fetch(`${s.webUrl}/api/health`)).json()) as any;
     expect(health.llm.state).toBe("cold");
-    expect(health.llm.workers).toMatchObject({ ready: 0, initializing: 0, running: 0 });
+    expect(health.llm.backend.workers).toMatchObject({ ready: 0, initializing: 0, running: 0 });
 
     const result = await chat(s.webUrl, cookie, "wake up");
     expect(result.events.find((e) => e.event === "progress")?.data.stage).toBe("cold-start");

@@ -23,8 +23,8 @@ export interface RunpodEndpointHealthSummary extends LLMHealth {
   endpointId: string;
   /** cold: no worker up; starting: a worker is initializing; ready: a worker can take jobs now. */
   state: "cold" | "starting" | "ready" | "busy" | "unhealthy";
-  workers: EndpointHealth["workers"];
-  jobs: EndpointHealth["jobs"];
+  /** RunPod's /health answer as it came. */
+  backend: Pick<EndpointHealth, "jobs" | "workers">;
 }
 
 const JSON_INSTRUCTION = "Answer with one JSON value only: no prose, no code fences.";
@@ -115,7 +115,7 @@ export function createRunpodServerlessProvider(settings: RunpodServerlessProvide
         : state === "unhealthy" ? `${w.unhealthy} worker(s) unhealthy and none ready`
         : `${w.ready} worker(s) ready, ${w.running} running, ${h.jobs.inQueue} job(s) queued`;
       const endpointId = getClient().endpointId;
-      return { ok: state !== "unhealthy", detail, backend: { endpointId, state, ...h }, endpointId, state, workers: w, jobs: h.jobs };
+      return { ok: state !== "unhealthy", detail, endpointId, state, backend: { jobs: h.jobs, workers: w } };
     },
   };
 }
