@@ -9,6 +9,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { jobSystemPlugin, type JobSystemOptions } from "./job-system";
 import { restV2Plugin } from "./rest-v2";
 import { BillingLedger, billingPlugin } from "./billing";
+import { openaiRoutePlugin } from "./openai-route";
 
 export interface EmulatorOptions {
   /** The API key clients must send as `Authorization: Bearer <key>`. */
@@ -30,5 +31,6 @@ export async function buildEmulator(options: EmulatorOptions): Promise<FastifyIn
   // One clock for jobs and billing (unless the caller gives the jobs their own): worker-seconds are stamped
   // by the job store's clock and billed up to the ledger's "now", so a test clock must drive both.
   await app.register(jobSystemPlugin, { endpoints: app.runpodRest.jobEndpoint, now: ledger.now, ...options.jobs, apiKey: options.apiKey });
+  await app.register(openaiRoutePlugin, { apiKey: options.apiKey, endpoints: options.jobs?.endpoints ?? app.runpodRest.jobEndpoint });
   return app;
 }
