@@ -2,6 +2,7 @@
 // serves, so the stack, the web pod and real SDK workers run on one machine.
 //   /v2/network-volumes, /v2/serverless, /v2/pods, /v2/catalog, /v2/billing  REST v2 (api.runpod.io)
 //   /v2/{endpointId}/run|runsync|status|stream|cancel|retry|purge-queue|health  job API (api.runpod.ai)
+//   /v2/{endpointId}/openai/v1/chat/completions|models                       OpenAI-compatible route (jobs too)
 //   /_worker/...                                                              worker protocol (job-take, job-done, ...)
 //   /_emulator/...                                                            test controls: faults, inspection
 // Each area is a Fastify plugin in its own file, registered here.
