@@ -10,6 +10,11 @@ return_aggregate_stream, makes the job's final output the list of all yields (a 
 non-streaming job). The SDK's `--test_input` mode does not iterate generators, so for local runs
 (`--test_input`, test_input.json, no RUNPOD_WEBHOOK_GET_JOB) the same generator is drained into that
 same list and returned.
+
+Exits: status 2 for a bad setting, 3 when the engine does not start (one log line naming the cause and
+MODEL_NAME, MAX_MODEL_LEN, GPU_MEMORY_UTILIZATION), 1 after an unrecoverable engine error in a job (vLLM's
+engine dead, a CUDA fault): that job fails with a message saying so, the SDK posts it with `stopPod`,
+and the process then ends so RunPod replaces the worker (see worker_exit.py for how).
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ from typing import Any, Dict, List, Mapping, Sequence, Union
 
 import runpod
 
-from engines import build_engine
+from engine_errors import start_failure_message
+from engines import Engine, build_engine
 from job_handler import Handler, make_handler
-from worker_config import ConfigError, load_worker_config
+from worker_config import ConfigError, WorkerConfig, load_worker_config
+from worker_exit import EXIT_ENGINE_START, FatalExit, hard_exit
 
 log = logging.getLogger("worker")
 
@@ -48,6 +55,18 @@ def drain(handler: Handler):
     return run_to_end
 
 
+class EngineStartError(RuntimeError):
+    """The engine did not start; the message names the cause and the settings to check."""
+
+
+def start_engine(config: WorkerConfig) -> Engine:
+    try:
+        return build_engine(config)
+    except Exception as error:
+        log.debug("engine start failed", exc_info=True)
+        raise EngineStartError(start_failure_message(error, config)) from error
+
+
 def main() -> None:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -57,15 +76,27 @@ def main() -> None:
         log.error("worker config: %s", error)
         sys.exit(2)
 
-    engine = build_engine(config)
-    handler = make_handler(engine, config)
-    log.info("worker: engine=%s model=%s max_model_len=%d max_concurrency=%d",
-             config.engine, config.model_name, config.max_model_len, config.max_concurrency)
-    runpod.serverless.start({
-        "handler": drain(handler) if is_local_run(sys.argv, os.environ) else handler,
+    try:
+        engine = start_engine(config)
+    except EngineStartError as error:
+        log.error("%s", error)
+        # vLLM may have started threads and processes before failing: a plain sys.exit could hang.
+        hard_exit(EXIT_ENGINE_START)
+
+    local = is_local_run(sys.argv, os.environ)
+    sdk_config: Dict[str, Any] = {
         "return_aggregate_stream": True,
         "concurrency_modifier": lambda _current: config.max_concurrency,
-    })
+    }
+    # A local run is one job: its error already makes the SDK exit 1, so there is nothing to replace.
+    fatal_exit = None if local else FatalExit(sdk_config)
+    handler = make_handler(engine, config, on_fatal=fatal_exit.trigger if fatal_exit else None)
+    sdk_config["handler"] = drain(handler) if local else handler
+    log.info("worker: engine=%s model=%s max_model_len=%d max_concurrency=%d",
+             config.engine, config.model_name, config.max_model_len, config.max_concurrency)
+    runpod.serverless.start(sdk_config)
+    if fatal_exit is not None and fatal_exit.triggered:
+        fatal_exit.exit_now()  # the SDK's loop ended before the watchdog did: same exit, status 1
 
 
 if __name__ == "__main__":

@@ -8,7 +8,11 @@ What it yields, per job input:
 - OpenAI route `/v1/chat/completions`: one `chat.completion` object, or with `stream` one
   `chat.completion.chunk` per yield (plus a usage-only chunk with `stream_options.include_usage`);
 - OpenAI route `/v1/models`: one model list;
-- bad input: one `{"error": "<field>: ..."}` (the SDK then fails the job with that message).
+- bad input: one `{"error": "<field>: ..."}` (the SDK then fails the job with that message);
+- an engine failure: one `{"error": "engine: ..."}`. When it is unrecoverable (engine_errors.classify_fatal:
+  vLLM's engine is dead, a CUDA fault or CUDA out of memory) the message says so and that the worker is
+  being replaced, `on_fatal(reason)` is called once (handler.py then ends the worker after the post), and
+  every later job on this worker fails at once with the same cause instead of touching the dead engine.
 `usage` is `{prompt_tokens, completion_tokens, total_tokens}`; `finish_reason` is "stop" or "length".
 """
 
@@ -22,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, AsyncIterator, Callable, Dict, Optional
 
 import openai_format
+from engine_errors import classify_fatal, dead_worker_error, fatal_job_error
 from engines.base import Engine, GenerationParams, PreparedPrompt
 from job_input import ChatRequest, InputError, parse_job_input, resolve_max_tokens
 from worker_config import WorkerConfig
@@ -29,6 +34,7 @@ from worker_config import WorkerConfig
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Dict[str, Any]], AsyncIterator[Dict[str, Any]]]
+OnFatal = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -60,9 +66,28 @@ async def _batches(engine: Engine, prompt: PreparedPrompt, params: GenerationPar
     yield Batch(pending, total, "stop")
 
 
-def make_handler(engine: Engine, config: WorkerConfig) -> Handler:
+def make_handler(engine: Engine, config: WorkerConfig, on_fatal: Optional[OnFatal] = None) -> Handler:
+    dead: Dict[str, str] = {}
+    """`{"reason": ...}` once the engine has failed unrecoverably."""
+
+    def engine_failed(request_id: str, error: Exception) -> Dict[str, str]:
+        what = classify_fatal(error)
+        if what is None:
+            log.exception("job %s: engine failed", request_id)
+            return {"error": f"engine: {type(error).__name__}: {error}"}
+        log.critical("job %s: unrecoverable engine error: %s", request_id, what, exc_info=error)
+        if not dead:
+            dead["reason"] = what
+            if on_fatal is not None:
+                on_fatal(what)
+        return {"error": fatal_job_error(what, error)}
+
     async def handler(job: Dict[str, Any]) -> AsyncIterator[Dict[str, Any]]:
         request_id = str(job.get("id") or uuid.uuid4())
+        if dead:
+            log.info("job %s: refused, the engine is dead", request_id)
+            yield {"error": dead_worker_error(dead["reason"])}
+            return
         try:
             request = parse_job_input(job.get("input"), engine.max_model_len)
             if request.kind == "openai_models":
@@ -74,6 +99,9 @@ def make_handler(engine: Engine, config: WorkerConfig) -> Handler:
         except InputError as error:
             log.info("job %s: bad input: %s", request_id, error)
             yield {"error": str(error)}
+            return
+        except Exception as error:  # the tokenizer lives in the engine: a dead engine fails here too
+            yield engine_failed(request_id, error)
             return
 
         params = GenerationParams(max_tokens=max_tokens, temperature=request.temperature,
@@ -95,9 +123,12 @@ def make_handler(engine: Engine, config: WorkerConfig) -> Handler:
                 await engine.abort(request_id)
             raise
         except Exception as error:  # an engine failure: report it as JSON, never a partial object
-            log.exception("job %s: engine failed", request_id)
-            await engine.abort(request_id)
-            yield {"error": f"engine: {type(error).__name__}: {error}"}
+            failure = engine_failed(request_id, error)
+            try:
+                await engine.abort(request_id)
+            except Exception:  # a dead engine may refuse the abort too; the job's error matters more
+                log.warning("job %s: abort after the engine failure also failed", request_id, exc_info=True)
+            yield failure
 
     return handler
 

@@ -42,6 +42,9 @@ class WorkerConfig:
     """Tokens gathered per streamed yield: each yield is one HTTP post from the worker."""
     echo_token_delay_ms: float
     """Echo engine only: sleep between words, so streaming and cancel can be observed."""
+    echo_fail_fatal_after: Optional[int] = None
+    """Echo engine only, a test switch: after this many generations every later one raises a
+    simulated CUDA error, so the unrecoverable-error path (job error, worker exit) can be tested."""
 
 
 def _read(env: Mapping[str, str], name: str, default: Optional[str]) -> Optional[str]:
@@ -90,6 +93,12 @@ def load_worker_config(env: Mapping[str, str]) -> WorkerConfig:
             f"(under {DEFAULT_HF_HUB_CACHE}) or to an absolute model path under /runpod-volume"
         )
 
+    echo_fail_fatal_after = _number(env, "ECHO_FAIL_FATAL_AFTER", None, int, 0, 10_000_000,
+                                    "a number of generations from 0 up (ENGINE=echo only, for tests)")
+    if echo_fail_fatal_after is not None and engine != "echo":
+        raise ConfigError(f"ECHO_FAIL_FATAL_AFTER={echo_fail_fatal_after!r} is not allowed with "
+                          f"ENGINE={engine}: it is a test switch of the echo engine; unset it")
+
     return WorkerConfig(
         engine=engine,
         model_name=model_name,
@@ -113,4 +122,5 @@ def load_worker_config(env: Mapping[str, str]) -> WorkerConfig:
                                     "an integer from 1 to 4096"),
         echo_token_delay_ms=_number(env, "ECHO_TOKEN_DELAY_MS", 0.0, float, 0.0, 60_000.0,
                                     "a number of milliseconds from 0 to 60000"),
+        echo_fail_fatal_after=echo_fail_fatal_after,
     )

@@ -11,7 +11,8 @@ def build_engine(config: WorkerConfig) -> Engine:
     if config.engine == "echo":
         from .echo import EchoEngine
 
-        return EchoEngine(config.model_name, config.max_model_len, config.echo_token_delay_ms)
+        return EchoEngine(config.model_name, config.max_model_len, config.echo_token_delay_ms,
+                          config.echo_fail_fatal_after)
     from .vllm_engine import VllmEngine
 
     return VllmEngine.start(config)

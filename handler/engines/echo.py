@@ -4,13 +4,16 @@ It goes through the same handler code as vLLM. Tokens are whitespace-separated w
 counts the words of every message, `max_tokens` is a word budget (finish_reason "length" when it cuts),
 and ECHO_TOKEN_DELAY_MS sleeps between words so streaming and cancel can be observed.
 Sampling settings (temperature, top_p, stop, seed) do not change what it says.
+Test switch: with ECHO_FAIL_FATAL_AFTER=n, the first n generations run and every later one raises a
+simulated CUDA error (as a GPU fault would, the engine stays broken), which the handler treats as
+unrecoverable: the job fails and the worker exits so the platform replaces it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import AsyncIterator, List, Sequence, Set
+from typing import AsyncIterator, List, Optional, Sequence, Set
 
 from .base import EngineDelta, GenerationParams, Message, PreparedPrompt
 
@@ -18,8 +21,12 @@ log = logging.getLogger(__name__)
 
 
 class EchoEngine:
-    def __init__(self, model_name: str, max_model_len: int, token_delay_ms: float = 0.0) -> None:
+    def __init__(self, model_name: str, max_model_len: int, token_delay_ms: float = 0.0,
+                 fail_fatal_after: Optional[int] = None) -> None:
         self.model_name = model_name
+        self._fail_fatal_after = fail_fatal_after
+        self.generations = 0
+        """Generations started so far (ECHO_FAIL_FATAL_AFTER counts these)."""
         self.max_model_len = max_model_len
         self._token_delay_s = token_delay_ms / 1000.0
         self._running: Set[str] = set()
@@ -36,6 +43,10 @@ class EchoEngine:
         words: List[str] = prompt.payload
         budget = min(len(words), params.max_tokens)
         finish_reason = "length" if len(words) > params.max_tokens else "stop"
+        self.generations += 1
+        if self._fail_fatal_after is not None and self.generations > self._fail_fatal_after:
+            raise RuntimeError("CUDA error: an illegal memory access was encountered "
+                               f"(simulated: ECHO_FAIL_FATAL_AFTER={self._fail_fatal_after})")
         self._running.add(request_id)
         try:
             if budget == 0:

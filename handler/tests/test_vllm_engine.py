@@ -21,7 +21,7 @@ def fake_vllm(monkeypatch):
 
     for calls in vllm.RECORD.values():
         calls.clear()
-    vllm.SCRIPT.update(tokens=["Hello", ",", " world"], delay_s=0.0)
+    vllm.SCRIPT.update(vllm.DEFAULT_SCRIPT)
     yield vllm
     for name in [n for n in sys.modules if n == "vllm" or n.startswith("vllm.")]:
         del sys.modules[name]

@@ -6,15 +6,20 @@
 """
 
 import json
+import os
 import subprocess
 import threading
 import time
+import uuid
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
 
 import pytest
 
 from conftest import REPO_ROOT, worker_command, worker_env
+
+FAKE_VLLM = Path(__file__).parent / "fakes"
 
 
 def run_test_input(job, **env):
@@ -40,6 +45,25 @@ def test_bad_env_stops_the_worker_naming_the_variable():
     result = run_test_input({"input": {}}, MAX_CONCURRENCY="many")
     assert result.returncode == 2
     assert "MAX_CONCURRENCY='many' is not allowed" in result.stderr
+
+
+def test_test_input_with_a_fatal_engine_error_exits_1_saying_the_worker_is_replaced():
+    result = run_test_input({"input": {"messages": [{"role": "user", "content": "x"}]}},
+                            ECHO_FAIL_FATAL_AFTER="0")
+    assert result.returncode == 1
+    assert "engine: the GPU reported a CUDA error (RuntimeError: CUDA error:" in result.stdout
+    assert "send the request again" in result.stdout
+
+
+def test_engine_that_does_not_start_exits_3_with_one_line_naming_the_settings():
+    missing = "/runpod-volume/no-such-model-dir"
+    result = run_test_input({"input": {}}, ENGINE="vllm", MODEL_NAME=missing, GPU_MEMORY_UTILIZATION="0.8",
+                            PYTHONPATH=str(FAKE_VLLM))  # the fake vllm: the real one needs a GPU
+    assert result.returncode == 3, result.stdout + result.stderr
+    [line] = [line for line in result.stderr.splitlines() if "engine start failed" in line]
+    assert "FileNotFoundError" in line and "network volume is mounted" in line
+    assert f"MODEL_NAME={missing!r}" in line and "GPU_MEMORY_UTILIZATION=0.8" in line
+    assert "Traceback" not in result.stderr
 
 
 def test_committed_test_input_json_is_valid():
@@ -132,13 +156,13 @@ def worker_loop():
         fake.thread.start()
         base, query = fake.base, "?gpu=none"
         process = subprocess.Popen(worker_command(), cwd=REPO_ROOT, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True, env=worker_env(
-            RUNPOD_WEBHOOK_GET_JOB=f"{base}/_worker/job-take/$ID{query}",
-            RUNPOD_WEBHOOK_POST_OUTPUT=f"{base}/_worker/job-done/$RUNPOD_POD_ID/$ID{query}",
-            RUNPOD_WEBHOOK_POST_STREAM=f"{base}/_worker/job-stream/$RUNPOD_POD_ID/$ID{query}",
-            RUNPOD_WEBHOOK_PING=f"{base}/_worker/ping/$RUNPOD_POD_ID{query}",
-            RUNPOD_PING_INTERVAL="1000", RUNPOD_AI_API_KEY="worker-key", RUNPOD_POD_ID="worker-1",
-            RUNPOD_ENDPOINT_ID="ep-test", **env))
+                                   stderr=subprocess.STDOUT, text=True, env=worker_env(**{
+            "RUNPOD_WEBHOOK_GET_JOB": f"{base}/_worker/job-take/$ID{query}",
+            "RUNPOD_WEBHOOK_POST_OUTPUT": f"{base}/_worker/job-done/$RUNPOD_POD_ID/$ID{query}",
+            "RUNPOD_WEBHOOK_POST_STREAM": f"{base}/_worker/job-stream/$RUNPOD_POD_ID/$ID{query}",
+            "RUNPOD_WEBHOOK_PING": f"{base}/_worker/ping/$RUNPOD_POD_ID{query}",
+            "RUNPOD_PING_INTERVAL": "1000", "RUNPOD_AI_API_KEY": "worker-key", "RUNPOD_POD_ID": "worker-1",
+            "RUNPOD_ENDPOINT_ID": "ep-test", **env}))
         started.append((fake, process))
 
         def read_logs():
@@ -206,3 +230,39 @@ def test_real_loop_stops_a_job_on_the_stop_channel_and_aborts_the_engine(worker_
         posted = len(fake.streams["job-long"])
         assert "job-long" not in fake.done  # a stopped job posts no result
     assert posted < 400
+
+
+def processes_with_env(marker):
+    """Live processes whose environment holds `marker` (the worker and anything it forked)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if marker.encode() in environ.split(b"\0") and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def test_real_loop_posts_the_fatal_job_with_stop_pod_then_the_worker_exits_1(worker_loop):
+    pod_id = f"worker-fatal-{uuid.uuid4().hex[:8]}"
+    fake, process = worker_loop([
+        {"id": "job-fatal", "input": {"messages": CHAT, "max_tokens": 10, "stream": True}},
+    ], ECHO_FAIL_FATAL_AFTER="0", MAX_CONCURRENCY="1", RUNPOD_POD_ID=pod_id)
+    assert process.wait(timeout=60) == 1
+    with fake.lock:
+        done = fake.done["job-fatal"]
+        logs = "".join(fake.logs)
+    # The SDK posted the failure before the process ended, with stopPod (its refresh_worker flag).
+    assert done["body"]["stopPod"] is True
+    assert set(done["body"]) == {"error", "stopPod"}
+    assert done["body"]["error"].startswith("engine: the GPU reported a CUDA error (RuntimeError: CUDA error:")
+    assert "This worker is exiting so RunPod replaces it" in done["body"]["error"]
+    assert "job-fatal" not in fake.streams  # nothing was generated, so nothing was streamed
+    assert "worker: exiting with status 1 (the GPU reported a CUDA error)" in logs
+    # Nothing the worker started (the SDK's heartbeat process) outlives it.
+    assert processes_with_env(f"RUNPOD_POD_ID={pod_id}") == []
