@@ -14,6 +14,8 @@ What it yields, per job input:
   being replaced, `on_fatal(reason)` is called once (handler.py then ends the worker after the post), and
   every later job on this worker fails at once with the same cause instead of touching the dead engine.
 `usage` is `{prompt_tokens, completion_tokens, total_tokens}`; `finish_reason` is "stop" or "length".
+A stopped job (the SDK cancels the task iterating the generator) aborts its engine request as soon as
+that task ends, wherever the cancel landed (see `handler` in make_handler for why that needs care).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import logging
 import uuid
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Callable, Dict, Optional
+from typing import Any, AsyncGenerator, AsyncIterator, Callable, Dict, Optional, Set
 
 import openai_format
 from engine_errors import classify_fatal, dead_worker_error, fatal_job_error
@@ -82,7 +84,49 @@ def make_handler(engine: Engine, config: WorkerConfig, on_fatal: Optional[OnFata
                 on_fatal(what)
         return {"error": fatal_job_error(what, error)}
 
+    closers: Set[asyncio.Task] = set()
+    """aclose() tasks started by `close_when_consumer_ends`, held so the loop cannot drop them half-way."""
+
+    def close_when_consumer_ends(outputs: AsyncGenerator[Dict[str, Any], None],
+                                 consumer: asyncio.Task) -> Callable[[asyncio.Task], None]:
+        def on_consumer_done(_task: asyncio.Task) -> None:
+            if outputs.ag_frame is None:  # it already ran to its end (or was closed): nothing to free
+                return
+            closer = consumer.get_loop().create_task(outputs.aclose())
+            closers.add(closer)
+            closer.add_done_callback(closers.discard)
+
+        consumer.add_done_callback(on_consumer_done)
+        return on_consumer_done
+
     async def handler(job: Dict[str, Any]) -> AsyncIterator[Dict[str, Any]]:
+        # Why this wrapper: the SDK (runpod 1.12, rp_job.handle_job) iterates this generator in the job's
+        # own task and posts each yield itself; a stop (JobScaler.stop_job) cancels that task wherever it
+        # waits. When that is one of our awaits (the engine), the CancelledError goes through job_outputs,
+        # which aborts the engine request. When it is the SDK's post of a chunk, job_outputs sits at a
+        # `yield` and never sees it: the task ends keeping its CancelledError, whose traceback holds the
+        # SDK's frames and so job_outputs; the SDK never reads that error and keeps the task in a local
+        # of JobScaler.run_jobs until its next job. So the engine request went on generating (vLLM: up
+        # to max_tokens) until another job came or the worker stopped. Not GC: it is a strong reference.
+        # The fix is a done-callback on the consuming task: once that task has ended, no one can resume
+        # job_outputs, so the callback closes it; aclose() raises GeneratorExit at the suspended yield
+        # and the same except clause aborts the engine request. That runs a few loop turns after the
+        # stop, whatever the SDK does with the task. Only one path runs: if the CancelledError went
+        # through job_outputs, it has ended and the callback does nothing.
+        outputs = job_outputs(job)
+        consumer = asyncio.current_task()
+        callback = close_when_consumer_ends(outputs, consumer) if consumer is not None else None
+        try:
+            async for output in outputs:
+                yield output
+        finally:
+            # Reached when job_outputs ended, or when this generator is itself closed (drain() returning
+            # early): then close job_outputs here and now (a no-op when it has ended).
+            if callback is not None:
+                consumer.remove_done_callback(callback)
+            await outputs.aclose()
+
+    async def job_outputs(job: Dict[str, Any]) -> AsyncGenerator[Dict[str, Any], None]:
         request_id = str(job.get("id") or uuid.uuid4())
         if dead:
             log.info("job %s: refused, the engine is dead", request_id)
@@ -117,7 +161,9 @@ def make_handler(engine: Engine, config: WorkerConfig, on_fatal: Optional[OnFata
                     yield output
                 finished = True
         except (asyncio.CancelledError, GeneratorExit):
-            # The SDK cancels this task when the job is cancelled or times out: free the GPU slot.
+            # The job was stopped (cancelled, timed out): CancelledError when the SDK's cancel lands in
+            # one of our awaits, GeneratorExit when `handler` closes us after it landed in the SDK's
+            # post of a chunk. Either way, free the GPU slot now.
             if not finished:
                 log.info("job %s: stopped, aborting the engine request", request_id)
                 await engine.abort(request_id)

@@ -1,6 +1,10 @@
 """What the installed runpod SDK does with our handler, pinned so an SDK upgrade that changes it shows."""
 
+import asyncio
+import gc
 import inspect
+
+import pytest
 
 from conftest import echo_config
 from engines.echo import EchoEngine
@@ -42,6 +46,49 @@ async def test_sdk_generator_path_turns_an_error_yield_into_a_failed_job():
     outputs = [o async for o in rp_job.run_job_generator(handler, {"id": "sdk-3", "input": {"x": 1}})]
     assert outputs == [{"output": {"error": "input.x: unknown field; allowed fields are messages, "
                                              "max_tokens, temperature, top_p, stop, seed, stream"}}]
+
+
+async def turns_until(predicate, turns=50):
+    """Lets the event loop run up to `turns` iterations until `predicate()` holds (no clock involved)."""
+    for _ in range(turns):
+        if predicate():
+            return True
+        await asyncio.sleep(0)
+    return predicate()
+
+
+@pytest.mark.parametrize("stop_during", ["post", "engine"])
+async def test_a_stop_aborts_the_engine_request_as_soon_as_the_job_task_ends(monkeypatch, stop_during):
+    # What JobScaler does: one task per job running rp_job.handle_job, task.cancel() for a stop, then
+    # asyncio.wait on it: the task's CancelledError is never read and the task stays referenced.
+    config = echo_config(ECHO_TOKEN_DELAY_MS="1", STREAM_BATCH_TOKENS="1")
+    engine = EchoEngine("echo", config.max_model_len, 300.0 if stop_during == "engine" else 1.0)
+    handler = make_handler(engine, config)
+    posts, posted, in_post, never = [], asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def stream_result(_session, output, _job):  # the SDK's post of a chunk
+        posts.append(output)
+        posted.set()
+        if stop_during == "post" and len(posts) == 2:
+            in_post.set()
+            await never.wait()
+
+    monkeypatch.setattr(rp_job, "stream_result", stream_result)
+    job = {"id": "sdk-stop", "input": {"messages": [{"role": "user", "content": "w " * 100}], "stream": True}}
+    task = asyncio.create_task(rp_job.handle_job(None, {"handler": handler, "return_aggregate_stream": True}, job))
+    if stop_during == "post":
+        await asyncio.wait_for(in_post.wait(), 10)
+    else:  # right after the first post the job's task waits in the engine, 300 ms before the next word
+        await asyncio.wait_for(posted.wait(), 10)
+    gc.disable()  # the abort must not depend on the garbage collector
+    try:
+        task.cancel()
+        await asyncio.wait([task])
+        assert task.cancelled()
+        assert await turns_until(lambda: engine.aborted == ["sdk-stop"]), engine.aborted
+    finally:
+        gc.enable()
+    assert len(posts) == (2 if stop_during == "post" else 1)
 
 
 def test_local_run_detection_follows_the_sdk():

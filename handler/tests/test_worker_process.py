@@ -144,7 +144,9 @@ class FakeRunPod:
                 if predicate():
                     return
             time.sleep(0.05)
-        raise AssertionError("the worker did not get there in time")
+        with self.lock:
+            tail = "".join(self.logs[-150:])
+        raise AssertionError("the worker did not get there in time; the end of its log:\n" + tail)
 
 
 @pytest.fixture
@@ -226,6 +228,8 @@ def test_real_loop_stops_a_job_on_the_stop_channel_and_aborts_the_engine(worker_
         fake.stop_ids.append("job-long")
     fake.wait_for(lambda: any("job job-long: stopped, aborting the engine request" in line
                               for line in fake.logs))
+    # The engine's own log line: the abort reached the engine, not just the handler's except clause.
+    fake.wait_for(lambda: any("echo: abort job-long" in line for line in fake.logs))
     with fake.lock:
         posted = len(fake.streams["job-long"])
         assert "job-long" not in fake.done  # a stopped job posts no result
