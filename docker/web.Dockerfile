@@ -28,9 +28,19 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY tsconfig.json ./
 COPY src/app/ src/app/
 COPY src/runpod/serverless.ts src/runpod/job-api-errors.ts src/runpod/worker-contract.ts src/runpod/http-retry.ts src/runpod/
+COPY docker/web-entrypoint.sh /usr/local/bin/web-entrypoint.sh
+# The entrypoint drops to the `node` user (1000:1000) with util-linux's setpriv; fail the
+# build here, not at the first start, if the base image ever stops shipping it.
+RUN command -v setpriv >/dev/null \
+ || (apt-get update && apt-get install -y --no-install-recommends util-linux && rm -rf /var/lib/apt/lists/*) \
+ && command -v setpriv >/dev/null \
+ && [ "$(id -u node):$(id -g node)" = "1000:1000" ]
+# The image starts as root only so that web-entrypoint.sh can create METAHUMAN_ROOT on a
+# fresh, root-owned network volume; it then runs CMD as node (uid 1000), never as root.
 # The image's files stay root-owned and read-only to the server; data goes to the volume.
-USER node
+USER root
 EXPOSE 4321
 HEALTHCHECK --interval=30s --timeout=6s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 4321) + '/api/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["/bin/sh", "/usr/local/bin/web-entrypoint.sh"]
 CMD ["node", "--import", "tsx", "src/app/server/server.ts"]

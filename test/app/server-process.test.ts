@@ -98,16 +98,38 @@ function importClosure(entry: string): Set<string> {
 describe("docker/web.Dockerfile", () => {
   const dockerfile = fs.readFileSync(DOCKERFILE, "utf8");
 
-  it("runs exactly the command the tests run", () => {
+  it("runs exactly the command the tests run, through the entrypoint that test/app/web-entrypoint.test.ts runs", () => {
     const cmd = /^CMD (\[.*\])\s*$/m.exec(dockerfile);
     expect(cmd).not.toBeNull();
     expect(JSON.parse(cmd![1]!)).toEqual([...SERVER_COMMAND]);
+    const entrypoint = [...dockerfile.matchAll(/^ENTRYPOINT (\[.*\])\s*$/gm)];
+    expect(entrypoint).toHaveLength(1);
+    expect(JSON.parse(entrypoint[0]![1]!)).toEqual(["/bin/sh", "/usr/local/bin/web-entrypoint.sh"]);
+    expect(dockerfile).toMatch(/^COPY docker\/web-entrypoint\.sh \/usr\/local\/bin\/web-entrypoint\.sh$/m);
   });
 
-  it("is multi-stage on Node 22 slim, non-root, with a HEALTHCHECK on /api/health", () => {
+  it("is multi-stage on Node 22 slim, with a HEALTHCHECK on /api/health", () => {
     expect(dockerfile.match(/^FROM node:22-slim/gm)?.length).toBe(2);
-    expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/^HEALTHCHECK [\s\S]*\/api\/health/m);
+  });
+
+  it("starts as root only for the entrypoint, which always runs the server as node (1000:1000)", () => {
+    // The final stage's last USER is what the entrypoint starts as: root, so that it can
+    // create METAHUMAN_ROOT on a fresh root-owned volume.
+    const finalStage = dockerfile.slice(dockerfile.lastIndexOf("\nFROM "));
+    const users = [...finalStage.matchAll(/^USER (\S+)\s*$/gm)].map((m) => m[1]);
+    expect(users.at(-1) ?? "root").toBe("root");
+    // The build checks that setpriv exists and that `node` is 1000:1000.
+    expect(finalStage).toMatch(/command -v setpriv/);
+    expect(finalStage).toContain('[ "$(id -u node):$(id -g node)" = "1000:1000" ]');
+    // Every way out of the script as root goes through setpriv to 1000:1000: the only
+    // other exec is the branch taken when it was not started as root.
+    const script = fs.readFileSync(path.join(REPO, "docker", "web-entrypoint.sh"), "utf8");
+    const execs = script.split("\n").map((l) => l.trim()).filter((l) => l.startsWith("exec "));
+    expect(execs).toEqual(['exec "$@"', 'exec setpriv --reuid="$APP_UID" --regid="$APP_GID" --init-groups -- "$@"']);
+    expect(script).toMatch(/^APP_UID=1000$/m);
+    expect(script).toMatch(/^APP_GID=1000$/m);
+    expect(script).toMatch(/if \[ "\$\(id -u\)" != "0" \]; then[\s\S]*?exec "\$@"\n\s*fi/);
   });
 
   it("copies every file the server imports and nothing of src/infra", () => {
