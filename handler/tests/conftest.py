@@ -14,6 +14,8 @@ from worker_config import WorkerConfig, load_worker_config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO_ROOT / "docker" / "worker.Dockerfile"
+# A stand-in `vllm` package that records what reaches it (tests/fakes/vllm).
+FAKES = Path(__file__).parent / "fakes"
 
 
 def echo_config(**env: str) -> WorkerConfig:
@@ -56,3 +58,19 @@ def worker_env(**extra: str) -> Dict[str, str]:
 @pytest.fixture
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+@pytest.fixture
+def fake_vllm(monkeypatch):
+    """The fake `vllm` imported fresh, its records cleared and its script reset; removed again afterwards."""
+    monkeypatch.syspath_prepend(str(FAKES))
+    for name in [n for n in sys.modules if n == "vllm" or n.startswith("vllm.")]:
+        monkeypatch.delitem(sys.modules, name)
+    import vllm
+
+    for calls in vllm.RECORD.values():
+        calls.clear()
+    vllm.SCRIPT.update(vllm.DEFAULT_SCRIPT)
+    yield vllm
+    for name in [n for n in sys.modules if n == "vllm" or n.startswith("vllm.")]:
+        del sys.modules[name]

@@ -1,8 +1,6 @@
 """Unrecoverable engine errors: which ones, what the failed job says, and arming the worker's exit."""
 
-import sys
 import threading
-from pathlib import Path
 
 import pytest
 
@@ -13,22 +11,7 @@ from job_handler import make_handler
 from worker_config import ConfigError, load_worker_config
 from worker_exit import EXIT_ENGINE_DEAD, FatalExit
 
-FAKES = Path(__file__).parent / "fakes"
 USER = [{"role": "user", "content": "one two three"}]
-
-
-@pytest.fixture
-def fake_vllm(monkeypatch):
-    monkeypatch.syspath_prepend(str(FAKES))
-    for name in [n for n in sys.modules if n == "vllm" or n.startswith("vllm.")]:
-        monkeypatch.delitem(sys.modules, name)
-    import vllm
-
-    for calls in vllm.RECORD.values():
-        calls.clear()
-    yield vllm
-    for name in [n for n in sys.modules if n == "vllm" or n.startswith("vllm.")]:
-        del sys.modules[name]
 
 
 def torch_oom(message="CUDA out of memory. Tried to allocate 2.00 GiB"):

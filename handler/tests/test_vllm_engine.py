@@ -1,31 +1,11 @@
 """The vLLM engine against a fake `vllm` module: what reaches SamplingParams, abort on cancel, BOS."""
 
 import asyncio
-import sys
-from pathlib import Path
 
 import pytest
 
 from conftest import run_job
 from worker_config import load_worker_config
-
-FAKES = Path(__file__).parent / "fakes"
-
-
-@pytest.fixture
-def fake_vllm(monkeypatch):
-    monkeypatch.syspath_prepend(str(FAKES))
-    for name in [n for n in sys.modules if n == "vllm" or n.startswith("vllm.")]:
-        monkeypatch.delitem(sys.modules, name)
-    import vllm
-
-    for calls in vllm.RECORD.values():
-        calls.clear()
-    vllm.SCRIPT.update(vllm.DEFAULT_SCRIPT)
-    yield vllm
-    for name in [n for n in sys.modules if n == "vllm" or n.startswith("vllm.")]:
-        del sys.modules[name]
-
 
 @pytest.fixture
 def vllm_handler(fake_vllm, monkeypatch):
