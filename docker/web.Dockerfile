@@ -26,6 +26,7 @@ WORKDIR /app
 COPY --from=deps /app/package.json ./package.json
 COPY --from=deps /app/node_modules ./node_modules
 COPY tsconfig.json ./
+COPY src/common/ src/common/
 COPY src/app/ src/app/
 COPY src/runpod/serverless.ts src/runpod/job-api-errors.ts src/runpod/worker-contract.ts src/runpod/http-retry.ts src/runpod/
 COPY docker/web-entrypoint.sh /usr/local/bin/web-entrypoint.sh

@@ -3,9 +3,9 @@
 // (/runsync + /status-sync) side by side, against the local emulator, in one run.
 // Jobs take a random 40–160 ms so finishing times do not line up with any poll period.
 import { performance } from "node:perf_hooks";
-import { buildEmulator } from "../src/local/emulator";
-import type { JobEndpoint } from "../src/local/job-store";
-import type { InProcessHandler } from "../src/local/job-executor-in-process";
+import { buildEmulator } from "../src/emulator/emulator";
+import type { JobEndpoint } from "../src/emulator/job-store";
+import type { InProcessHandler } from "../src/emulator/job-executor-in-process";
 import { RunpodServerlessClient } from "../src/runpod/serverless";
 
 const JOBS_PER_CLIENT = 40;

@@ -1,10 +1,11 @@
 // The MetaHuman tree on the network volume, shared and per user.
 // Unlike MetaHuman OS, a missing or read-only METAHUMAN_ROOT is fatal: falling back to
 // another folder would write a person's memory to a pod's ephemeral disk.
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
+import { writeFileAtomic } from "../common/atomic-file";
 
 export class VolumeError extends Error {
   constructor(message: string) {
@@ -154,38 +155,10 @@ function probeWritableSync(dir: string): string | undefined {
   }
 }
 
-/**
- * Writes JSON so that a reader sees the old file or the new one, never half of one:
- * a unique temp file in the same directory, fsync, rename over the target, fsync the directory.
- */
+/** Writes JSON atomically (see writeFileAtomic), creating its folder first. */
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
-  const dir = path.dirname(file);
-  await fsp.mkdir(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomUUID()}.tmp`);
-  const handle = await fsp.open(tmp, "wx", 0o600);
-  try {
-    await handle.writeFile(JSON.stringify(value, null, 2) + "\n");
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await fsp.rename(tmp, file);
-  } catch (err) {
-    await fsp.rm(tmp, { force: true });
-    throw err;
-  }
-  // The rename itself is durable only once the directory entry is flushed.
-  try {
-    const d = await fsp.open(dir, "r");
-    try {
-      await d.sync();
-    } finally {
-      await d.close();
-    }
-  } catch {
-    // Some filesystems refuse fsync on a directory; the data itself is already synced.
-  }
+  await fsp.mkdir(path.dirname(file), { recursive: true });
+  await writeFileAtomic(file, JSON.stringify(value, null, 2) + "\n");
 }
 
 /** Reads a JSON file; undefined when it does not exist. */

@@ -11,13 +11,14 @@ import net from "node:net";
 import path from "node:path";
 import * as dotenv from "dotenv";
 import type { FastifyInstance } from "fastify";
-import { envFileFromOutputs, writeFileAtomic } from "../../scripts/write-env";
+import { envFileFromOutputs } from "../app/env-file";
+import { writeFileAtomic } from "../common/atomic-file";
 import { MetaHumanPaths } from "../app/paths";
 import { readAccount, setPassword } from "../app/server/auth/accounts";
 import { SERVER_COMMAND } from "../app/server/command";
-import { buildEmulator } from "./emulator";
+import { buildEmulator } from "../emulator/emulator";
 import { LocalPulumi } from "./local-pulumi";
-import type { WorkerManager } from "./worker-manager";
+import type { WorkerManager } from "../emulator/worker-manager";
 
 export const REPO_ROOT = path.resolve(__dirname, "../..");
 export const LOCAL_STACK = "local";
@@ -126,7 +127,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const volumeDir = path.join(dataDir, "volume", "metahuman");
     mkdirSync(volumeDir, { recursive: true });
     const envFile = path.join(dataDir, "web.env");
-    writeFileAtomic(envFile, envFileFromOutputs(outputs, {
+    await writeFileAtomic(envFile, envFileFromOutputs(outputs, {
       METAHUMAN_ROOT: volumeDir,
       RUNPOD_SERVERLESS_URL: `${emulatorUrl}/v2`,
       HOST: "127.0.0.1",

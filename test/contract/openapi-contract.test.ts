@@ -5,10 +5,10 @@
 import { readFileSync } from "node:fs";
 import Ajv2020 from "ajv/dist/2020";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import vendored from "../../src/local/spec/request-schemas.json";
-import { extractRequestSchemas } from "../../src/local/spec/extract-request-schemas";
-import { locateSpec } from "../../src/local/spec/locate-spec";
-import { formatAjvError, rewriteConditionals } from "../../src/local/rest-validation";
+import vendored from "../../src/emulator/spec/request-schemas.json";
+import { extractRequestSchemas } from "../../src/emulator/spec/extract-request-schemas";
+import { locateSpec } from "../../src/emulator/spec/locate-spec";
+import { formatAjvError, rewriteConditionals } from "../../src/emulator/rest-validation";
 import { startRestEmulator, API_KEY, type RestEmulator } from "../runpod/fixture";
 
 // Fails loudly (throws at load) when the spec is missing.
@@ -126,7 +126,7 @@ beforeAll(async () => {
 afterAll(async () => emu.close());
 
 describe("the vendored request schemas", () => {
-  it("are exactly the spec's (regenerate with src/local/spec/extract-request-schemas.ts)", () => {
+  it("are exactly the spec's (regenerate with src/emulator/spec/extract-request-schemas.ts)", () => {
     expect(vendored).toEqual(extractRequestSchemas(spec));
   });
 });

@@ -5,8 +5,8 @@ import { promisify } from "node:util";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tablePrices } from "../../src/infra/cost";
-import { BillingLedger } from "../../src/local/billing";
-import { buildEmulator } from "../../src/local/emulator";
+import { BillingLedger } from "../../src/emulator/billing";
+import { buildEmulator } from "../../src/emulator/emulator";
 
 const KEY = "billing-test-key";
 const HOUR = 3_600_000;

@@ -4,7 +4,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { estimateCost, loadPrices, PRICE_TABLE } from "../../src/infra/cost";
 import { parseStackConfig } from "../../src/infra/config";
-import { buildEmulator } from "../../src/local/emulator";
+import { buildEmulator } from "../../src/emulator/emulator";
 
 const KEY = "test-key-123456";
 let server: FastifyInstance;

@@ -12,7 +12,7 @@ import { copyFile, mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { FastifyInstance } from "fastify";
-import { buildEmulator } from "../../src/local/emulator";
+import { buildEmulator } from "../../src/emulator/emulator";
 
 export const REPO_ROOT = path.resolve(__dirname, "../..");
 export const PULUMI_BIN_DIR = path.join(REPO_ROOT, ".tools", "pulumi", "bin");

@@ -1,6 +1,6 @@
 // The emulator on a loopback port (port 0) for the REST client, provider and contract tests.
 import type { FastifyInstance } from "fastify";
-import { buildEmulator } from "../../src/local/emulator";
+import { buildEmulator } from "../../src/emulator/emulator";
 import { createRunPodRestClient, type RunPodRestSettings } from "../../src/runpod/rest";
 
 export const API_KEY = "test-key-rest";

@@ -1,7 +1,7 @@
 // The job API client and the runpod_serverless provider, over HTTP against the emulator.
 import { afterEach, describe, expect, it } from "vitest";
 import { API_KEY, startEmulator, type RunningEmulator } from "./emulator-fixture";
-import type { InProcessHandler } from "../../src/local/job-executor-in-process";
+import type { InProcessHandler } from "../../src/emulator/job-executor-in-process";
 import { RunpodServerlessClient, type JobProgress } from "../../src/runpod/serverless";
 import { createRunpodServerlessProvider } from "../../src/app/llm/runpod-serverless";
 import {

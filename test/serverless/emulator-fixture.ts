@@ -1,8 +1,8 @@
 // Starts the emulator on a loopback port with one serverless endpoint, for the job API and client tests.
 import type { FastifyInstance } from "fastify";
-import { buildEmulator } from "../../src/local/emulator";
-import type { JobEndpoint } from "../../src/local/job-store";
-import type { JobSystemOptions } from "../../src/local/job-system";
+import { buildEmulator } from "../../src/emulator/emulator";
+import type { JobEndpoint } from "../../src/emulator/job-store";
+import type { JobSystemOptions } from "../../src/emulator/job-system";
 
 export const API_KEY = "test-key-serverless";
 

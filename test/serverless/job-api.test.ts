@@ -1,7 +1,7 @@
 // The emulator's job API over real HTTP, with the in-process executor.
 import { afterEach, describe, expect, it } from "vitest";
 import { call, startEmulator, type RunningEmulator } from "./emulator-fixture";
-import type { InProcessHandler } from "../../src/local/job-executor-in-process";
+import type { InProcessHandler } from "../../src/emulator/job-executor-in-process";
 
 const messages = [{ role: "user", content: "hello there" }];
 let emu: RunningEmulator | undefined;

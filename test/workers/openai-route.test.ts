@@ -1,4 +1,4 @@
-// RunPod's OpenAI-compatible route in the emulator (src/local/openai-route.ts): our own OpenAI
+// RunPod's OpenAI-compatible route in the emulator (src/emulator/openai-route.ts): our own OpenAI
 // provider talks to /v2/{endpointId}/openai/v1 and real SDK worker processes (handler/handler.py,
 // ENGINE=echo) answer the `{openai_route, openai_input}` jobs. A second part uses in-process
 // handlers for what the echo worker cannot do on cue: failing mid-stream, outliving a wait, the 60 s cut.
@@ -6,11 +6,11 @@ import { existsSync } from "node:fs";
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_KEY, call, startEmulator, type RunningEmulator } from "../serverless/emulator-fixture";
-import type { WorkerManager } from "../../src/local/worker-manager";
-import { jobSystemPlugin } from "../../src/local/job-system";
-import { openaiRoutePlugin } from "../../src/local/openai-route";
-import type { InProcessHandler } from "../../src/local/job-executor-in-process";
-import type { JobEndpoint } from "../../src/local/job-store";
+import type { WorkerManager } from "../../src/emulator/worker-manager";
+import { jobSystemPlugin } from "../../src/emulator/job-system";
+import { openaiRoutePlugin } from "../../src/emulator/openai-route";
+import type { InProcessHandler } from "../../src/emulator/job-executor-in-process";
+import type { JobEndpoint } from "../../src/emulator/job-store";
 import { createOpenAIProvider } from "../../src/app/llm/openai";
 import type { LLMStreamEvent } from "../../src/app/llm/types";
 import { sleep } from "../../src/runpod/http-retry";

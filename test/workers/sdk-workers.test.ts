@@ -3,7 +3,7 @@
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_KEY, call, startEmulator, type RunningEmulator } from "../serverless/emulator-fixture";
-import type { WorkerManager } from "../../src/local/worker-manager";
+import type { WorkerManager } from "../../src/emulator/worker-manager";
 import { createRunpodServerlessProvider } from "../../src/app/llm/runpod-serverless";
 import type { LLMStreamEvent } from "../../src/app/llm/types";
 

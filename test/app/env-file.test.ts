@@ -5,7 +5,7 @@ import { join } from "node:path";
 import * as dotenv from "dotenv";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseWebEnv } from "../../src/app/env";
-import { envFileFromOutputs } from "../../scripts/write-env";
+import { envFileFromOutputs } from "../../src/app/env-file";
 
 const API_KEY = "test-api-key-do-not-print-0123456789";
 const SESSION = "session secret with \"quotes\", \\backslash, it's = sign";

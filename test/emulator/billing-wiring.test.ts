@@ -10,11 +10,11 @@ import Ajv2020 from "ajv/dist/2020";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tablePrices } from "../../src/infra/cost";
-import { BillingLedger } from "../../src/local/billing";
-import { buildEmulator } from "../../src/local/emulator";
-import type { JobSystemOptions } from "../../src/local/job-system";
-import { formatAjvError, rewriteConditionals } from "../../src/local/rest-validation";
-import { locateSpec } from "../../src/local/spec/locate-spec";
+import { BillingLedger } from "../../src/emulator/billing";
+import { buildEmulator } from "../../src/emulator/emulator";
+import type { JobSystemOptions } from "../../src/emulator/job-system";
+import { formatAjvError, rewriteConditionals } from "../../src/emulator/rest-validation";
+import { locateSpec } from "../../src/emulator/spec/locate-spec";
 import { createRunPodRestClient, type RunPodRestClient } from "../../src/runpod/rest";
 
 const KEY = "billing-wiring-key";

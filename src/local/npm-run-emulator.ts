@@ -1,7 +1,7 @@
 // `npm run emulator [-- --port 8787]`: the local RunPod on 127.0.0.1. The API key is RUNPOD_API_KEY,
 // or `local-dev-key` when unset (documented, loopback only). Prints the base URLs to export.
 import { parseArgs } from "node:util";
-import { buildEmulator } from "./emulator";
+import { buildEmulator } from "../emulator/emulator";
 
 export const LOCAL_DEFAULT_API_KEY = "local-dev-key";
 

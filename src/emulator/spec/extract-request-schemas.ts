@@ -1,7 +1,7 @@
 // Regenerates `request-schemas.json`: the request-body schemas the emulator validates against, taken
 // from the official RunPod REST v2 spec (with every schema they reference), descriptions and examples
 // dropped. The contract test fails when this copy and the spec drift apart.
-//   npx tsx src/local/spec/extract-request-schemas.ts [path/to/runpod-openapi-v2.json]
+//   npx tsx src/emulator/spec/extract-request-schemas.ts [path/to/runpod-openapi-v2.json]
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { locateSpec } from "./locate-spec";
