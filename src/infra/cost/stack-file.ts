@@ -3,8 +3,7 @@
 import { readFileSync } from "node:fs";
 import { CONFIG_NAMESPACE, parseStackConfig, SECRET_KEYS, type StackConfig } from "../config";
 
-// js-yaml ships with @pulumi/pulumi; it has no bundled types, so its one function is typed here.
-const { load } = require("js-yaml") as { load(text: string): unknown };
+import { load } from "js-yaml";
 
 export function parseStackFile(text: string, fileName = "stack file"): StackConfig {
   let doc: unknown;
