@@ -108,7 +108,7 @@ export class MetaHumanStack extends pulumi.ComponentResource {
         RUNPOD_API_KEY: runpodApiKey,
         RUNPOD_ENDPOINT_ID: endpointId,
         METAHUMAN_ROOT,
-        OLLAMA_MODELS: `${VOLUME_MOUNT_PATH}/ollama-models`,
+        OLLAMA_MODELS: `${VOLUME_MOUNT_PATH}/ollama/models`,
         LLM_PROVIDER: "runpod_serverless",
         LLM_MODEL: config.model,
         HOST: "0.0.0.0",

@@ -17,7 +17,7 @@ function stackOutputs(overrides: Record<string, unknown> = {}) {
     costEstimate: { baseUsdPerMonth: 123 },
     webEnv: {
       RUNPOD_API_KEY: API_KEY, RUNPOD_ENDPOINT_ID: "ep-abc", METAHUMAN_ROOT: "/runpod-volume/metahuman",
-      OLLAMA_MODELS: "/runpod-volume/ollama-models", LLM_PROVIDER: "runpod_serverless", LLM_MODEL: "Qwen/Qwen2.5-7B-Instruct-AWQ",
+      OLLAMA_MODELS: "/runpod-volume/ollama/models", LLM_PROVIDER: "runpod_serverless", LLM_MODEL: "Qwen/Qwen2.5-7B-Instruct-AWQ",
       HOST: "0.0.0.0", PORT: "4321", NODE_ENV: "production", SESSION_SECRET: SESSION,
     },
     ...overrides,

@@ -105,7 +105,7 @@ describe("the program", () => {
       RUNPOD_API_KEY: API_KEY,
       RUNPOD_ENDPOINT_ID: "metahuman-endpoint-id",
       METAHUMAN_ROOT: "/runpod-volume/metahuman",
-      OLLAMA_MODELS: "/runpod-volume/ollama-models",
+      OLLAMA_MODELS: "/runpod-volume/ollama/models",
       LLM_PROVIDER: "runpod_serverless",
       LLM_MODEL: "Qwen/Qwen2.5-7B-Instruct-AWQ",
       HOST: "0.0.0.0",
