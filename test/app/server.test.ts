@@ -1,10 +1,51 @@
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createMockProvider } from "../../src/app/llm/mock";
 import { dayOf } from "../../src/app/paths";
 import { BODY_LIMIT_BYTES, buildApp } from "../../src/app/server/app";
-import { chat, login, readSse, startApp, tempRoot, testEnv, type Running } from "./helpers";
+import { SERVER_COMMAND } from "../../src/app/server/command";
+import { chat, login, readSse, startApp, tempRoot, testEnv, TEST_SECRET, type Running } from "./helpers";
+
+const UNPRIVILEGED_UID = 65534; // nobody
+
+/** The image's server command as a user that mode bits apply to, on a fresh volume that user owns. */
+async function startUnprivilegedServer(): Promise<{ url: string; root: string; close(): Promise<void> }> {
+  const root = tempRoot();
+  const asRoot = process.getuid?.() === 0;
+  const drop: string[] = [];
+  if (asRoot) {
+    if (spawnSync("setpriv", ["--version"]).status !== 0) throw new Error("setpriv is missing: install util-linux (apt-get install util-linux) to run the server as an unprivileged user");
+    fs.chownSync(root, UNPRIVILEGED_UID, UNPRIVILEGED_UID);
+    drop.push("setpriv", `--reuid=${UNPRIVILEGED_UID}`, `--regid=${UNPRIVILEGED_UID}`, "--clear-groups", "--");
+  }
+  const [, ...args] = SERVER_COMMAND;
+  const argv = [...drop, process.execPath, ...args];
+  const child = spawn(argv[0]!, argv.slice(1), {
+    cwd: path.resolve(__dirname, "../.."),
+    env: { PATH: process.env.PATH ?? "", HOME: root, LLM_PROVIDER: "mock", METAHUMAN_ROOT: root, SESSION_SECRET: TEST_SECRET, HOST: "127.0.0.1", PORT: "0", NODE_ENV: "test" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout!.on("data", (c) => (out += c));
+  child.stderr!.on("data", (c) => (out += c));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const close = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    await exited;
+    fs.chmodSync(root, 0o700);
+    fs.rmSync(root, { recursive: true, force: true });
+  };
+  for (const deadline = Date.now() + 20_000; ; await new Promise((r) => setTimeout(r, 50))) {
+    const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
+    if (url) return { url, root, close };
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await close();
+      throw new Error(`the server did not start as ${asRoot ? `uid ${UNPRIVILEGED_UID}` : "this user"}:\n${out}`);
+    }
+  }
+}
 
 let running: Running | undefined;
 afterEach(async () => {
@@ -190,12 +231,21 @@ describe("web server end to end (mock provider, real HTTP)", () => {
     expect(await response.json()).toMatchObject({ status: "unhealthy", llm: { ok: false } });
   });
 
-  it.skipIf(process.getuid?.() === 0)("health is 503 when the volume stops being writable", async () => {
-    running = await startApp();
-    fs.chmodSync(running.root, 0o500);
-    const response = await fetch(`${running.url}/api/health`);
-    expect(response.status).toBe(503);
-    expect(await response.json()).toMatchObject({ volume: { writable: false, problem: "EACCES" } });
+  it("health is 503 when the volume stops being writable (the server runs as an unprivileged user, as in the image)", async () => {
+    // Root writes through any mode bits, so the server runs as a user that does not: itself when the tests run as
+    // a user, uid/gid 65534 (dropped with setpriv, as the image's entrypoint does) when they run as root in CI.
+    const server = await startUnprivilegedServer();
+    try {
+      const before = await fetch(`${server.url}/api/health`);
+      expect(before.status).toBe(200);
+      expect(await before.json()).toMatchObject({ volume: { writable: true } });
+      fs.chmodSync(server.root, 0o500);
+      const response = await fetch(`${server.url}/api/health`);
+      expect(response.status).toBe(503);
+      expect(await response.json()).toMatchObject({ volume: { writable: false, problem: "EACCES" } });
+    } finally {
+      await server.close();
+    }
   });
 
   it("health is 503 when the volume disappears (root replaced by nothing)", async () => {
