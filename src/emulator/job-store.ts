@@ -72,7 +72,10 @@ export interface JobCounters {
  */
 export class JobStore extends EventEmitter {
   private readonly jobs = new Map<string, Job>();
-  private readonly queues = new Map<string, string[]>();
+  /** Queued job ids per endpoint, oldest first (a Set keeps insertion order and drops a cancelled job at once). */
+  private readonly queues = new Map<string, Set<string>>();
+  /** Ids of IN_PROGRESS jobs per endpoint, so /health and the worker manager need not scan every job. */
+  private readonly running = new Map<string, Set<string>>();
   private readonly counters = new Map<string, JobCounters>();
   private readonly timers = new Map<string, NodeJS.Timeout[]>();
   readonly runRetentionMs: number;
@@ -124,7 +127,7 @@ export class JobStore extends EventEmitter {
   }
 
   queueLength(endpointId: string): number {
-    return this.queues.get(endpointId)?.length ?? 0;
+    return this.queues.get(endpointId)?.size ?? 0;
   }
 
   countersOf(endpointId: string): JobCounters {
@@ -137,15 +140,22 @@ export class JobStore extends EventEmitter {
   }
 
   inProgress(endpointId: string): number {
-    return this.list(endpointId).filter((j) => j.status === "IN_PROGRESS").length;
+    return this.running.get(endpointId)?.size ?? 0;
+  }
+
+  /** The endpoint's IN_PROGRESS jobs. */
+  runningJobs(endpointId: string): Job[] {
+    return [...(this.running.get(endpointId) ?? [])].map((id) => this.jobs.get(id)!);
   }
 
   /** A worker takes the oldest queued job of the endpoint, or undefined when there is none. */
   take(endpointId: string, workerId: string): Job | undefined {
     const queue = this.queues.get(endpointId);
-    while (queue && queue.length > 0) {
-      const job = this.jobs.get(queue.shift()!);
+    for (const id of queue ?? []) {
+      queue!.delete(id);
+      const job = this.jobs.get(id);
       if (!job || job.status !== "IN_QUEUE") continue;
+      this.setOf(this.running, endpointId).add(id);
       job.status = "IN_PROGRESS";
       job.startedAt = this.now();
       job.workerId = workerId;
@@ -204,17 +214,9 @@ export class JobStore extends EventEmitter {
 
   /** POST /purge-queue: queued jobs are dropped; running ones are left alone. */
   purgeQueue(endpointId: string): number {
-    const queue = this.queues.get(endpointId) ?? [];
-    let removed = 0;
-    for (const id of queue) {
-      const job = this.jobs.get(id);
-      if (job && job.status === "IN_QUEUE") {
-        this.forget(id);
-        removed += 1;
-      }
-    }
-    this.queues.set(endpointId, []);
-    return removed;
+    const queue = [...(this.queues.get(endpointId) ?? [])];
+    for (const id of queue) this.forget(id);
+    return queue.length;
   }
 
   /** Resolves with the job once `done(job)` holds, or after `waitMs` with its state then (undefined: gone). */
@@ -249,9 +251,7 @@ export class JobStore extends EventEmitter {
   }
 
   private enqueue(job: Job): void {
-    const queue = this.queues.get(job.endpointId) ?? [];
-    queue.push(job.id);
-    this.queues.set(job.endpointId, queue);
+    this.setOf(this.queues, job.endpointId).add(job.id);
     this.emit("change", job);
     this.emit("queued", job.endpointId);
   }
@@ -267,6 +267,8 @@ export class JobStore extends EventEmitter {
     // A worker that reports after a cancel or a timeout does not resurrect the job.
     if (!job || isFinal(job.status)) return false;
     this.clearTimers(job.id);
+    this.queues.get(job.endpointId)?.delete(job.id);
+    this.running.get(job.endpointId)?.delete(job.id);
     job.status = status;
     job.finishedAt = this.now();
     if (result.output !== undefined) job.output = result.output;
@@ -282,7 +284,20 @@ export class JobStore extends EventEmitter {
 
   private forget(jobId: string): void {
     this.clearTimers(jobId);
+    const job = this.jobs.get(jobId);
+    if (!job) return;
+    this.queues.get(job.endpointId)?.delete(jobId);
+    this.running.get(job.endpointId)?.delete(jobId);
     this.jobs.delete(jobId);
+  }
+
+  private setOf(map: Map<string, Set<string>>, endpointId: string): Set<string> {
+    let set = map.get(endpointId);
+    if (!set) {
+      set = new Set();
+      map.set(endpointId, set);
+    }
+    return set;
   }
 
   private addTimer(jobId: string, ms: number, fn: () => void): void {

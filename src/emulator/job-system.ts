@@ -6,7 +6,8 @@ import type { FastifyInstance } from "fastify";
 import { JobStore, type EndpointLookup, type JobStoreOptions } from "./job-store";
 import type { JobExecutor } from "./job-executor";
 import { InProcessExecutor, type InProcessExecutorOptions } from "./job-executor-in-process";
-import { jobApiPlugin, type JobRateLimits } from "./job-api";
+import { jobApiPlugin } from "./job-api";
+import type { JobRateLimits } from "./job-admission";
 import { WorkerManager, type WorkerManagerOptions } from "./worker-manager";
 import { workerProtocolPlugin } from "./worker-protocol";
 

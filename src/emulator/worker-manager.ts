@@ -120,7 +120,7 @@ export class WorkerManager extends EventEmitter implements JobExecutor {
   }
 
   private busy(w: WorkerProcess): boolean {
-    return this.store.list(w.endpointId).some((j) => j.status === "IN_PROGRESS" && j.workerId === w.id);
+    return this.store.runningJobs(w.endpointId).some((j) => j.workerId === w.id);
   }
 
   private readonly onQueued = (endpointId: string): void => {
@@ -189,8 +189,8 @@ export class WorkerManager extends EventEmitter implements JobExecutor {
     this.events.push({ endpointId: worker.endpointId, workerId: worker.id, type: "stop", at: this.store.now(), jobs: worker.jobs });
     this.emit("worker", this.events.at(-1));
     // Jobs the worker held cannot finish any more: fail them with what the worker last said.
-    for (const job of this.store.list(worker.endpointId)) {
-      if (job.status === "IN_PROGRESS" && job.workerId === worker.id) {
+    for (const job of this.store.runningJobs(worker.endpointId)) {
+      if (job.workerId === worker.id) {
         this.store.fail(job.id, `worker ${worker.id} exited (code ${code}, signal ${signal}): ${worker.tail.slice(-3).join(" | ")}`);
       }
     }

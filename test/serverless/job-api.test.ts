@@ -1,6 +1,6 @@
 // The emulator's job API over real HTTP, with the in-process executor.
 import { afterEach, describe, expect, it } from "vitest";
-import { call, startEmulator, type RunningEmulator } from "./emulator-fixture";
+import { API_KEY, call, startEmulator, type RunningEmulator } from "./emulator-fixture";
 import type { InProcessHandler } from "../../src/emulator/job-executor-in-process";
 
 const messages = [{ role: "user", content: "hello there" }];
@@ -128,6 +128,40 @@ describe("job API", () => {
     expect(cancel.body).toEqual({ id: run.body.id, status: "CANCELLED" });
     expect(aborted).toBe(true);
     expect((await call(emu, "GET", `/status/${run.body.id}`)).body.status).toBe("CANCELLED");
+  });
+
+  it("accepts POSTs that say application/json and send no body, as runpod-python's cancel and purge_queue do (issue 10)", async () => {
+    emu = await startEmulator({ inProcess: { latencyMs: 2000 } }, { workersMax: 1 });
+    const running = await call(emu, "POST", "/run", { input: { messages } });
+    const queued = await call(emu, "POST", "/run", { input: { messages } });
+    const cancelled = await call(emu, "POST", "/run", { input: { messages } });
+    const bare = (path: string) =>
+      fetch(`${emu!.serverlessUrl}/${emu!.endpoint.id}${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" },
+      });
+    const cancel = await bare(`/cancel/${cancelled.body.id}`);
+    expect(cancel.status).toBe(200);
+    expect(await cancel.json()).toEqual({ id: cancelled.body.id, status: "CANCELLED" });
+    // A cancelled job leaves the queue at once.
+    expect((await call(emu, "GET", "/health")).body.jobs).toMatchObject({ inQueue: 1, inProgress: 1 });
+    const purge = await bare("/purge-queue");
+    expect(purge.status).toBe(200);
+    expect(await purge.json()).toEqual({ removed: 1, status: "completed" });
+    expect((await call(emu, "GET", `/status/${queued.body.id}`)).status).toBe(404);
+    expect((await call(emu, "GET", `/status/${running.body.id}`)).body.status).toBe("IN_PROGRESS");
+    expect((await call(emu, "GET", "/health")).body.jobs).toMatchObject({ inQueue: 0, inProgress: 1 });
+    // A JSON body that is not empty is still parsed, and broken JSON is still refused.
+    const broken = await fetch(`${emu.serverlessUrl}/${emu.endpoint.id}/run`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" },
+      body: "{not json",
+    });
+    expect(broken.status).toBe(400);
+    // /run without a body is a missing input, in the job API's words.
+    const empty = await bare("/run");
+    expect(empty.status).toBe(400);
+    expect((await empty.json()).error).toContain("input");
   });
 
   it("answers 429 with Retry-After over the rate limit", async () => {
