@@ -8,7 +8,8 @@ import * as path from "node:path";
 import { writeFileAtomic } from "../common/atomic-file";
 
 export class VolumeError extends Error {
-  constructor(message: string) {
+  /** The errno code behind it (EROFS, ENOSPC, ENOENT...), or EVOLUME when the root changed. */
+  constructor(message: string, readonly code?: string) {
     super(message);
     this.name = "VolumeError";
   }
@@ -80,32 +81,71 @@ export interface UserTree extends MetaHumanTree {
   account: string;
 }
 
+/** Errno codes that mean "this volume will not take writes" rather than a bug of ours. */
+const VOLUME_WRITE_CODES: Record<string, string> = {
+  EROFS: "the volume is read-only",
+  EACCES: "the volume refuses writes (permission denied)",
+  EPERM: "the volume refuses writes (operation not permitted)",
+  ENOSPC: "the volume is full",
+  EDQUOT: "the volume's quota is used up",
+  EFBIG: "the file grew past the size limit",
+  EIO: "the volume reported an I/O error",
+  ENOENT: "a folder on the volume is gone",
+};
+
+/** A write to the volume that failed for a reason of the volume's (full, read-only, gone). */
+function volumeWriteError(err: unknown, what: string): Error {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (err instanceof VolumeError) return err;
+  if (code && VOLUME_WRITE_CODES[code]) return new VolumeError(`could not write ${what}: ${VOLUME_WRITE_CODES[code]} (${code})`, code);
+  return err as Error;
+}
+
+// Every opened volume, so that the free writers below (appendJsonl, writeJsonAtomic) check the
+// volume that holds the file they write, whoever calls them.
+const openVolumes = new Map<string, MetaHumanPaths>();
+
+function volumeHolding(file: string): MetaHumanPaths | undefined {
+  let best: MetaHumanPaths | undefined;
+  for (const [root, paths] of openVolumes) {
+    if ((file === root || file.startsWith(root + path.sep)) && (!best || root.length > best.root.length)) best = paths;
+  }
+  return best;
+}
+
 export class MetaHumanPaths {
   readonly shared: MetaHumanTree;
   readonly usersDir: string;
 
-  private constructor(readonly root: string) {
+  private constructor(
+    readonly root: string,
+    /** The root's device and inode when the server started: a remount or a vanished volume changes them. */
+    private readonly identity: { dev: bigint; ino: bigint },
+  ) {
     this.shared = treeAt(root);
     this.usersDir = path.join(root, "users");
   }
 
   /**
    * Opens the volume: the root must exist, be a directory and be writable (checked by
-   * writing a file, since mode bits lie on network filesystems). Creates the shared tree.
+   * writing a file, since mode bits lie on network filesystems). Creates the shared tree
+   * and users/, and records the root's device and inode: after this, no write ever creates
+   * the root or users/ again, and every write checks that the root is still the same folder.
    */
   static open(root: string): MetaHumanPaths {
     if (!path.isAbsolute(root)) throw new VolumeError(`METAHUMAN_ROOT ${JSON.stringify(root)} must be an absolute path`);
-    let stat: fs.Stats;
+    let stat: fs.BigIntStats;
     try {
-      stat = fs.statSync(root);
+      stat = fs.statSync(root, { bigint: true });
     } catch {
-      throw new VolumeError(`METAHUMAN_ROOT ${JSON.stringify(root)} does not exist: is the network volume mounted?`);
+      throw new VolumeError(`METAHUMAN_ROOT ${JSON.stringify(root)} does not exist: is the network volume mounted?`, "ENOENT");
     }
     if (!stat.isDirectory()) throw new VolumeError(`METAHUMAN_ROOT ${JSON.stringify(root)} is not a directory`);
     const probe = probeWritableSync(root);
-    if (probe) throw new VolumeError(`METAHUMAN_ROOT ${JSON.stringify(root)} is not writable (${probe})`);
-    const paths = new MetaHumanPaths(path.resolve(root));
+    if (probe) throw new VolumeError(`METAHUMAN_ROOT ${JSON.stringify(root)} is not writable (${probe})`, probe);
+    const paths = new MetaHumanPaths(path.resolve(root), { dev: stat.dev, ino: stat.ino });
     for (const dir of [...treeDirectories(paths.shared), paths.usersDir]) fs.mkdirSync(dir, { recursive: true });
+    openVolumes.set(paths.root, paths);
     return paths;
   }
 
@@ -116,15 +156,71 @@ export class MetaHumanPaths {
     return { ...treeAt(base), username: name, account: path.join(base, "account.json") };
   }
 
-  /** Creates a user's tree (idempotent). */
+  /** Creates a user's tree (idempotent); never creates the root or users/. */
   async ensureUser(username: string): Promise<UserTree> {
     const tree = this.user(username);
-    await Promise.all(treeDirectories(tree).map((d) => fsp.mkdir(d, { recursive: true })));
+    await this.assertVolume();
+    for (const dir of treeDirectories(tree)) await this.createFolder(dir);
     return tree;
   }
 
-  /** Writes and removes a probe file; resolves to undefined when writable, else the reason. */
+  /**
+   * Undefined when the root is still the folder the server started with and users/ is
+   * there; otherwise what is wrong. Reads only: it never writes to the volume.
+   */
+  async checkVolume(): Promise<string | undefined> {
+    let stat: fs.BigIntStats;
+    try {
+      stat = await fsp.stat(this.root, { bigint: true });
+    } catch (err) {
+      return `METAHUMAN_ROOT ${this.root} is gone (${(err as NodeJS.ErrnoException).code ?? "unreadable"}): the network volume is no longer mounted`;
+    }
+    if (stat.dev !== this.identity.dev || stat.ino !== this.identity.ino) {
+      return `METAHUMAN_ROOT ${this.root} is no longer the folder the server started with: the volume was unmounted or replaced`;
+    }
+    try {
+      if (!(await fsp.stat(this.usersDir)).isDirectory()) return `${this.usersDir} is not a folder`;
+    } catch {
+      return `${this.usersDir} is gone from the volume`;
+    }
+    return undefined;
+  }
+
+  /** Throws a VolumeError when checkVolume finds a problem. */
+  async assertVolume(): Promise<void> {
+    const problem = await this.checkVolume();
+    if (problem) throw new VolumeError(problem, "EVOLUME");
+  }
+
+  /**
+   * Creates `dir` below the root one level at a time (never recursively from the top),
+   * so a root or users/ that vanished is reported instead of being recreated on the
+   * container's disk.
+   */
+  async createFolder(dir: string): Promise<void> {
+    const relative = path.relative(this.root, dir);
+    if (relative.startsWith("..") || path.isAbsolute(relative)) throw new Error(`${dir} is outside METAHUMAN_ROOT`);
+    let current = this.root;
+    for (const segment of relative.split(path.sep).filter(Boolean)) {
+      current = path.join(current, segment);
+      if (current === this.usersDir) continue; // checked by assertVolume; never created here
+      try {
+        await fsp.mkdir(current);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === "EEXIST") continue;
+        if (code === "ENOENT") throw new VolumeError(`could not create ${current}: its parent is gone from the volume`, code);
+        throw volumeWriteError(err, current);
+      }
+    }
+  }
+
+  /**
+   * Undefined when the volume is the one the server started with and takes a write (a
+   * probe file, written and removed), else the reason. For the health check, not for metrics.
+   */
   async checkWritable(): Promise<string | undefined> {
+    if (await this.checkVolume()) return "ENOENT";
     const probe = path.join(this.root, `.write-probe-${process.pid}-${randomBytes(4).toString("hex")}`);
     try {
       await fsp.writeFile(probe, "ok");
@@ -155,10 +251,26 @@ function probeWritableSync(dir: string): string | undefined {
   }
 }
 
-/** Writes JSON atomically (see writeFileAtomic), creating its folder first. */
+/** The folder of a file about to be written: checked and created inside its volume, if it is on one. */
+async function prepareFolder(file: string): Promise<void> {
+  const resolved = path.resolve(file);
+  const volume = volumeHolding(resolved);
+  if (!volume) {
+    await fsp.mkdir(path.dirname(resolved), { recursive: true });
+    return;
+  }
+  await volume.assertVolume();
+  await volume.createFolder(path.dirname(resolved));
+}
+
+/** Writes JSON atomically (see writeFileAtomic), creating its folder first (never the root or users/). */
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
-  await fsp.mkdir(path.dirname(file), { recursive: true });
-  await writeFileAtomic(file, JSON.stringify(value, null, 2) + "\n");
+  await prepareFolder(file);
+  try {
+    await writeFileAtomic(file, JSON.stringify(value, null, 2) + "\n");
+  } catch (err) {
+    throw volumeWriteError(err, file);
+  }
 }
 
 /** Reads a JSON file; undefined when it does not exist. */
@@ -176,19 +288,60 @@ export function dayOf(date: Date): string {
   return date.toISOString().slice(0, 10);
 }
 
+// Appends to one file from this process are queued, so that the file's size before an append
+// is known and a failed append can be cut back to it.
+const appendQueues = new Map<string, Promise<void>>();
+
 /**
- * Appends one record as one line. Each line is written with a single O_APPEND write,
- * so concurrent writers never interleave inside a line.
+ * Appends one record as one line: the record is on disk whole, or not at all and the caller
+ * gets a VolumeError. A short write (full disk, size limit) is cut back off the file; if even
+ * that fails, the next append starts on a new line, so a record is never glued onto a fragment.
+ * Appends from this process are queued per file; each line is one O_APPEND write when it fits.
  */
 export async function appendJsonl(file: string, record: unknown): Promise<void> {
-  const line = JSON.stringify(record) + "\n";
-  await fsp.mkdir(path.dirname(file), { recursive: true });
-  const handle = await fsp.open(file, "a", 0o600);
+  const line = Buffer.from(JSON.stringify(record) + "\n", "utf8");
+  const key = path.resolve(file);
+  const previous = appendQueues.get(key) ?? Promise.resolve();
+  const mine = previous.then(() => appendLine(key, line));
+  const settled = mine.then(() => undefined, () => undefined);
+  appendQueues.set(key, settled);
+  void settled.then(() => {
+    if (appendQueues.get(key) === settled) appendQueues.delete(key);
+  });
+  return mine;
+}
+
+async function appendLine(file: string, line: Buffer): Promise<void> {
+  await prepareFolder(file);
+  let handle: fsp.FileHandle;
   try {
-    await handle.write(line);
-  } finally {
-    await handle.close();
+    handle = await fsp.open(file, "a+", 0o600);
+  } catch (err) {
+    throw volumeWriteError(err, file);
   }
+  let sizeBefore = 0;
+  try {
+    sizeBefore = (await handle.stat()).size;
+    let data = line;
+    if (sizeBefore > 0) {
+      // A fragment left by an earlier failure (or another process) ends without a newline.
+      const last = Buffer.alloc(1);
+      await handle.read(last, 0, 1, sizeBefore - 1);
+      if (last[0] !== 0x0a) data = Buffer.concat([Buffer.from("\n"), line]);
+    }
+    let written = 0;
+    while (written < data.length) {
+      const { bytesWritten } = await handle.write(data, written, data.length - written);
+      if (bytesWritten <= 0) throw Object.assign(new Error("no bytes written"), { code: "EIO" });
+      written += bytesWritten;
+    }
+  } catch (err) {
+    // Whole or absent: cut what this append wrote (the file was at sizeBefore when it began).
+    await handle.truncate(sizeBefore).catch(() => undefined);
+    await handle.close().catch(() => undefined);
+    throw volumeWriteError(err, file);
+  }
+  await handle.close();
 }
 
 /** memory/episodic/YYYY/YYYY-MM-DD.jsonl */
