@@ -1,13 +1,13 @@
 // A typed client for RunPod's management API, REST v2 (network volumes, serverless endpoints, pods,
 // catalog). Settings in the style of vercel/ai: `{ baseURL?, apiKey?, fetch?, timeoutMs? }`, the key
 // read from RUNPOD_API_KEY only when a request is made. Answers are checked with zod; failures become
-// one RunPodApiError. Retries: a 429 is always retried after its Retry-After (bounded), since the
-// server refused the call before doing anything; 5xx, timeouts and network failures are retried only
-// for calls that are safe to repeat (GET, PATCH, DELETE) — never a create, which could make two.
-// Plain functions only: Pulumi serializes the providers that call this module.
+// one RunPodApiError. Retries (src/common/http.ts): a 429 is always retried after its Retry-After
+// (bounded), since the server refused the call before doing anything; 5xx, timeouts and network
+// failures are retried only for calls that are safe to repeat (GET, PATCH, DELETE) — never a create,
+// which could make two. Plain functions only: Pulumi serializes the providers that call this module.
 import { z } from "zod";
-import { createRunPodApiError, isRetryableStatus, isRunPodApiError } from "./errors";
-import { backoffMs, parseRetryAfter, sleep } from "./http-retry";
+import { sendHttp, withRetries, type HttpFailure } from "../common/http";
+import { RunPodApiError } from "./errors";
 import {
   cpuTypeSchema,
   dataCenterSchema,
@@ -26,8 +26,6 @@ import {
   type UpdatePodBody,
 } from "./schemas";
 
-export { parseRetryAfter };
-
 export const DEFAULT_RUNPOD_API_URL = "https://api.runpod.io";
 
 export interface RunPodRestSettings {
@@ -43,9 +41,9 @@ export interface RunPodRestSettings {
   timeoutMs?: number;
   /** Retries after the first attempt; default 3. */
   maxRetries?: number;
-  /** Longest wait honoured from Retry-After; a longer one fails at once. Default 60 s. */
+  /** Longest wait honoured from Retry-After (and longest backoff step); a longer one fails at once. Default 60 s. */
   maxRetryAfterMs?: number;
-  /** Backoff before a retry without Retry-After: base × 2^attempt; default 500 ms. */
+  /** Backoff before a retry without Retry-After: up to base × 2^attempt (full jitter); default 500 ms. */
   retryBaseDelayMs?: number;
 }
 
@@ -64,24 +62,38 @@ interface CallSpec<T> {
   signal?: AbortSignal;
 }
 
-async function readProblem(response: Response): Promise<{ title: string; detail: string; errors: string[] }> {
-  const text = await response.text().catch(() => "");
+/** A failed attempt as RunPod's words: problem+json's title, detail and field errors when the body is one. */
+function restError(path: string, failure: HttpFailure): RunPodApiError {
+  const base = { method: failure.request.method, path, url: failure.request.url, cause: failure.cause };
+  if (failure.status === undefined) {
+    return new RunPodApiError({
+      ...base,
+      title: failure.timedOut ? "Timeout" : "Network error",
+      detail: failure.timedOut
+        ? `no answer within ${failure.request.timeoutMs} ms`
+        : failure.redact(String((failure.cause as Error)?.message ?? failure.cause)),
+      fieldErrors: [],
+      timedOut: failure.timedOut,
+    });
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = JSON.parse(failure.bodyText ?? "");
   } catch {
     parsed = undefined;
   }
   const problem = problemSchema().safeParse(parsed);
-  if (problem.success) {
-    return {
-      title: problem.data.title ?? response.statusText ?? "Error",
-      detail: problem.data.detail ?? "",
-      errors: problem.data.errors ?? [],
-    };
-  }
-  // Not problem+json (a proxy's HTML page, say): keep a short, single-line excerpt.
-  return { title: response.statusText || "Error", detail: text.replace(/\s+/g, " ").slice(0, 200), errors: [] };
+  const title = (problem.success ? problem.data.title : undefined) ?? (failure.statusText || "Error");
+  return new RunPodApiError({
+    ...base,
+    status: failure.status,
+    title: failure.redact(title),
+    // Not problem+json (a proxy's HTML page, say): a short, single-line, redacted excerpt.
+    detail: problem.success ? failure.redact(problem.data.detail ?? "") : (failure.excerpt ?? "").slice(0, 200),
+    fieldErrors: problem.success ? (problem.data.errors ?? []).map(failure.redact) : [],
+    responseBody: failure.excerpt,
+    retryAfterMs: failure.retryAfterMs,
+  });
 }
 
 /** Builds a client. Nothing is read from the environment until the first request. */
@@ -104,53 +116,19 @@ export function createRunPodRestClient(settings: RunPodRestSettings = {}) {
   }
 
   async function attempt<T>(call: CallSpec<T>): Promise<T> {
-    const doFetch = settings.fetch ?? globalThis.fetch;
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = call.signal ? AbortSignal.any([call.signal, timeout]) : timeout;
-    const headers: Record<string, string> = {
-      ...settings.headers,
-      accept: "application/json, application/problem+json",
-      authorization: `Bearer ${resolveKey()}`,
-    };
-    if (call.body !== undefined) headers["content-type"] = "application/json";
-    let response: Response;
-    try {
-      response = await doFetch(`${resolveBase()}${call.path}`, {
+    const url = `${resolveBase()}${call.path}`;
+    const response = await sendHttp(
+      {
+        url,
         method: call.method,
-        headers,
-        body: call.body === undefined ? undefined : JSON.stringify(call.body),
-        signal,
-      });
-    } catch (error) {
-      // The caller's abort is theirs: passed on untouched, never retried.
-      if (call.signal?.aborted) throw error;
-      const timedOut = timeout.aborted;
-      throw createRunPodApiError(
-        {
-          method: call.method,
-          path: call.path,
-          status: 0,
-          title: timedOut ? "Timeout" : "Network error",
-          detail: timedOut ? `no answer within ${timeoutMs} ms` : (error as Error).message,
-          fieldErrors: [],
-          retryable: true,
-        },
-        { cause: error },
-      );
-    }
-    if (!response.ok) {
-      const problem = await readProblem(response);
-      throw createRunPodApiError({
-        method: call.method,
-        path: call.path,
-        status: response.status,
-        title: problem.title,
-        detail: problem.detail,
-        fieldErrors: problem.errors,
-        retryable: isRetryableStatus(response.status),
-        retryAfterMs: parseRetryAfter(response.headers.get("retry-after")),
-      });
-    }
+        headers: { ...settings.headers, accept: "application/json, application/problem+json", authorization: `Bearer ${resolveKey()}` },
+        body: call.body,
+        signal: call.signal,
+        timeoutMs,
+        fetch: settings.fetch,
+      },
+      (failure) => restError(call.path, failure),
+    );
     if (call.schema === undefined) {
       await response.body?.cancel();
       return undefined as T;
@@ -158,32 +136,30 @@ export function createRunPodRestClient(settings: RunPodRestSettings = {}) {
     const json: unknown = await response.json().catch(() => undefined);
     const parsed = call.schema.safeParse(json);
     if (!parsed.success) {
-      throw createRunPodApiError({
+      throw new RunPodApiError({
         method: call.method,
         path: call.path,
+        url,
         status: response.status,
         title: "Unexpected response",
         detail: "the answer does not match the REST v2 spec",
         fieldErrors: parsed.error.issues.map((issue) => `$.${issue.path.join(".")}: ${issue.message}`),
-        retryable: false,
+        isRetryable: false,
       });
     }
     return parsed.data;
   }
 
-  async function request<T>(call: CallSpec<T>): Promise<T> {
-    for (let attemptNo = 0; ; attemptNo++) {
-      try {
-        return await attempt(call);
-      } catch (error) {
-        if (!isRunPodApiError(error) || !error.retryable || attemptNo >= maxRetries) throw error;
-        const rateLimited = error.status === 429;
-        if (!rateLimited && !call.idempotent) throw error;
-        const wait = error.retryAfterMs ?? backoffMs(attemptNo, retryBaseDelayMs, maxRetryAfterMs);
-        if (wait > maxRetryAfterMs) throw error;
-        await sleep(wait, call.signal);
-      }
-    }
+  function request<T>(call: CallSpec<T>): Promise<T> {
+    return withRetries(() => attempt(call), {
+      maxRetries,
+      baseDelayMs: retryBaseDelayMs,
+      maxDelayMs: maxRetryAfterMs,
+      signal: call.signal,
+      // A refused call (429) did nothing: safe to repeat even for a create. Anything else that may have
+      // reached RunPod is repeated only when repeating is harmless.
+      shouldRetry: (error) => error.isRetryable && (call.idempotent || (RunPodApiError.isInstance(error) && error.status === 429)),
+    });
   }
 
   const id = (value: string) => encodeURIComponent(value);

@@ -8,16 +8,16 @@
 //   certainly did not take it (see `retryableSubmit`).
 // - Reports progress (queued / cold start / running) from the free /health.
 import { z } from "zod";
+import { MetaHumanError } from "../common/errors";
+import { sendHttp, sleep, withRetries, type HttpFailure } from "../common/http";
 import {
   ServerlessApiError,
   ServerlessAuthError,
-  ServerlessError,
   ServerlessJobFailedError,
   ServerlessRateLimitError,
   ServerlessTimeoutError,
 } from "./job-api-errors";
 import { readWorkerError } from "./worker-contract";
-import { backoffMs, parseRetryAfter, sleep } from "./http-retry";
 
 export const DEFAULT_SERVERLESS_URL = "https://api.runpod.ai/v2";
 const FINAL = ["COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"];
@@ -106,7 +106,8 @@ export type JobStreamEvent =
   | { type: "chunk"; output: unknown }
   | { type: "done"; job: JobStatusBody };
 
-type RetryMode = "idempotent" | "submit" | "none";
+/** idempotent: every retryable failure is retried; submit (POST /run): only what certainly created no job. */
+type RetryMode = "idempotent" | "submit";
 
 interface RequestSpec {
   method: "GET" | "POST";
@@ -138,7 +139,7 @@ export class RunpodServerlessClient {
   private readonly s: Required<Omit<ServerlessClientSettings, "apiKey" | "baseURL" | "headers" | "fetch">> & ServerlessClientSettings;
 
   constructor(settings: ServerlessClientSettings) {
-    if (!settings.endpointId) throw new ServerlessError("endpointId: missing; set RUNPOD_ENDPOINT_ID or pass endpointId");
+    if (!settings.endpointId) throw new MetaHumanError({ name: "ServerlessConfigError", message: "endpointId: missing; set RUNPOD_ENDPOINT_ID or pass endpointId" });
     this.s = {
       maxRetries: 4,
       retryBaseMs: 250,
@@ -267,7 +268,7 @@ export class RunpodServerlessClient {
           );
         } catch (err) {
           // A gateway without the undocumented long poll: 404/405 while /status still knows the job.
-          if (err instanceof ServerlessApiError && (err.status === 404 || err.status === 405)) {
+          if (ServerlessApiError.isInstance(err) && (err.status === 404 || err.status === 405)) {
             job = await this.status(id, options.signal);
             mode = "poll";
           } else throw err;
@@ -322,77 +323,66 @@ export class RunpodServerlessClient {
 
   private async request(spec: RequestSpec): Promise<unknown> {
     const apiKey = this.s.apiKey ?? process.env.RUNPOD_API_KEY;
-    if (!apiKey) throw new ServerlessAuthError("RUNPOD_API_KEY: missing; set it or pass apiKey", "", undefined, undefined, false);
     const base = (this.s.baseURL ?? process.env.RUNPOD_SERVERLESS_URL ?? DEFAULT_SERVERLESS_URL).replace(/\/+$/, "");
     const url = `${base}/${encodeURIComponent(this.s.endpointId)}${spec.path}`;
-    const doFetch = this.s.fetch ?? fetch;
-    for (let attempt = 0; ; attempt++) {
-      spec.signal?.throwIfAborted();
-      const timeout = AbortSignal.timeout(spec.timeoutMs ?? this.s.requestTimeoutMs);
-      const signal = spec.signal ? AbortSignal.any([spec.signal, timeout]) : timeout;
-      let res: Response;
-      try {
-        res = await doFetch(url, {
-          method: spec.method,
-          headers: {
-            ...this.s.headers,
-            authorization: `Bearer ${apiKey}`,
-            ...(spec.body !== undefined ? { "content-type": "application/json" } : {}),
+    if (!apiKey) throw new ServerlessAuthError({ message: "RUNPOD_API_KEY: missing; set it or pass apiKey", url, method: spec.method });
+    const text = await withRetries(
+      async () => {
+        const response = await sendHttp(
+          {
+            url,
+            method: spec.method,
+            headers: { ...this.s.headers, authorization: `Bearer ${apiKey}` },
+            body: spec.body,
+            signal: spec.signal,
+            timeoutMs: spec.timeoutMs ?? this.s.requestTimeoutMs,
+            fetch: this.s.fetch,
           },
-          body: spec.body !== undefined ? JSON.stringify(spec.body) : undefined,
-          signal,
-        });
-      } catch (err) {
-        // The caller's abort is never retried or wrapped.
-        if (spec.signal?.aborted) throw spec.signal.reason;
-        const retryable = spec.retry === "idempotent" || (spec.retry === "submit" && neverSent(err));
-        if (retryable && attempt < this.s.maxRetries) {
-          await sleep(this.backoff(attempt), spec.signal);
-          continue;
-        }
-        throw new ServerlessApiError(
-          `${spec.method} ${url} failed before an answer${spec.retry === "submit" && !neverSent(err) ? " (the job may have been created; not retried to avoid a second job)" : ""}: ${(err as Error).message}`,
-          url,
-          undefined,
-          undefined,
-          spec.retry === "idempotent",
-          { cause: err },
+          (failure) => this.httpError(spec, failure),
         );
-      }
-      const text = await res.text();
-      if (res.ok) {
-        try {
-          return text ? JSON.parse(text) : {};
-        } catch {
-          throw new ServerlessApiError(`${spec.method} ${url}: answer is not JSON: ${text.slice(0, 200)}`, url, res.status, text, false);
-        }
-      }
-      const after = parseRetryAfter(res.headers.get("retry-after"));
-      // 429 means the request was refused, so even POST /run is safe to repeat. A 5xx on POST /run
-      // may come after the job was queued: retrying could create a second job, so it is not retried.
-      const retryable =
-        res.status === 429 ||
-        (spec.retry === "idempotent" && (res.status === 408 || res.status >= 500));
-      const delay = after ?? this.backoff(attempt);
-      if (retryable && spec.retry !== "none" && attempt < this.s.maxRetries && delay <= this.s.maxRetryDelayMs) {
-        await sleep(delay, spec.signal);
-        continue;
-      }
-      throw this.httpError(spec, url, res.status, text, after);
+        return { status: response.status, text: await response.text() };
+      },
+      {
+        maxRetries: this.s.maxRetries,
+        baseDelayMs: this.s.retryBaseMs,
+        maxDelayMs: this.s.maxRetryDelayMs,
+        signal: spec.signal,
+        // 429 means the request was refused, so even POST /run is safe to repeat; so is a connection
+        // that was refused. Any other failure of POST /run may come after the job was queued:
+        // retrying could create a second job.
+        shouldRetry: (error) =>
+          error.isRetryable &&
+          (spec.retry === "idempotent" || ServerlessRateLimitError.isInstance(error) || neverSent((error as { cause?: unknown }).cause)),
+      },
+    );
+    if (!text.text) return {};
+    try {
+      return JSON.parse(text.text);
+    } catch {
+      throw new ServerlessApiError({ message: `${spec.method} ${url}: answer is not JSON: ${text.text.slice(0, 200)}`, url, method: spec.method, status: text.status, responseBody: text.text.slice(0, 500), isRetryable: false });
     }
   }
 
-  private backoff(attempt: number): number {
-    return backoffMs(attempt, this.s.retryBaseMs, this.s.maxRetryDelayMs, true);
-  }
-
-  private httpError(spec: RequestSpec, url: string, status: number, text: string, after: number | undefined): ServerlessApiError {
-    const detail = text.slice(0, 500);
-    const what = `${spec.method} ${url} answered ${status}`;
-    if (status === 401 || status === 403) {
-      return new ServerlessAuthError(`${what}: the API key was refused for endpoint ${this.s.endpointId} (check RUNPOD_API_KEY): ${detail}`, url, status, text, false);
+  private httpError(spec: RequestSpec, failure: HttpFailure): ServerlessApiError {
+    const { url, method } = failure.request;
+    const common = { url, method, status: failure.status, responseBody: failure.excerpt, retryAfterMs: failure.retryAfterMs, timedOut: failure.timedOut, cause: failure.cause };
+    if (failure.status === undefined) {
+      const mayHaveRun = spec.retry === "submit" && !neverSent(failure.cause);
+      const why = failure.timedOut ? `no answer within ${failure.request.timeoutMs} ms` : failure.redact(String((failure.cause as Error)?.message ?? failure.cause));
+      return new ServerlessApiError({
+        ...common,
+        message: `${method} ${url} failed before an answer${mayHaveRun ? " (the job may have been created; not retried to avoid a second job)" : ""}: ${why}`,
+      });
     }
-    if (status === 429) return new ServerlessRateLimitError(`${what}: rate limited${after !== undefined ? `, retry after ${after} ms` : ""}: ${detail}`, url, text, after);
-    return new ServerlessApiError(`${what}: ${detail}`, url, status, text, status >= 500 || status === 408);
+    const what = `${method} ${url} answered ${failure.status}`;
+    const detail = failure.excerpt ?? "";
+    if (failure.status === 401 || failure.status === 403) {
+      return new ServerlessAuthError({ ...common, message: `${what}: the API key was refused for endpoint ${this.s.endpointId} (check RUNPOD_API_KEY): ${detail}` });
+    }
+    if (failure.status === 429) {
+      const after = failure.retryAfterMs !== undefined ? `, retry after ${failure.retryAfterMs} ms` : "";
+      return new ServerlessRateLimitError({ ...common, message: `${what}: rate limited${after}: ${detail}` });
+    }
+    return new ServerlessApiError({ ...common, message: `${what}: ${detail}` });
   }
 }

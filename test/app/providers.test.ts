@@ -4,7 +4,8 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { createProvider } from "../../src/app/llm/create-provider";
-import { LLMApiError, LLMConnectionError } from "../../src/app/llm/errors";
+import { LLMApiError } from "../../src/app/llm/errors";
+import { ApiCallError } from "../../src/common/errors";
 import { createOllamaProvider } from "../../src/app/llm/ollama";
 import { createOpenAIProvider } from "../../src/app/llm/openai";
 import type { LLMStreamEvent } from "../../src/app/llm/types";
@@ -136,12 +137,15 @@ describe("ollama provider", () => {
     expect((await provider.generate([{ role: "user", content: "hi" }])).content).toBe("ok");
     expect(calls).toBe(2);
     const err = await provider.generate([{ role: "user", content: "bad" }]).catch((e) => e);
-    expect(err).toBeInstanceOf(LLMApiError);
+    expect(LLMApiError.isInstance(err)).toBe(true);
     expect(err).toMatchObject({ status: 400, isRetryable: false, responseBody: '{"error":"bad request"}' });
     expect(calls).toBe(3);
 
     const refused = createOllamaProvider({ baseURL: "http://127.0.0.1:1", model: "m", maxRetries: 0 });
-    expect(await refused.generate([{ role: "user", content: "x" }]).catch((e) => e)).toBeInstanceOf(LLMConnectionError);
+    const unreachable = await refused.generate([{ role: "user", content: "x" }]).catch((e) => e);
+    expect(LLMApiError.isInstance(unreachable) && ApiCallError.isInstance(unreachable)).toBe(true);
+    expect(unreachable).toMatchObject({ status: undefined, isRetryable: true, timedOut: false });
+    expect(unreachable.message).toMatch(/^POST http:\/\/127\.0\.0\.1:1\/api\/chat failed before an answer: /);
   });
 
   it("health lists models via /api/tags and says whether ours is pulled", async () => {

@@ -8,7 +8,7 @@ import {
   type ServerlessEndpointInputs,
   type ServerlessEndpointOutputs,
 } from "../../src/runpod/resources/serverless-endpoint";
-import { UNKNOWN } from "../../src/runpod/resources/provider-support";
+import { UNKNOWN } from "../../src/runpod/resources/provider-factory";
 import { API_KEY, startRestEmulator, type RestEmulator } from "./fixture";
 
 let emu: RestEmulator;

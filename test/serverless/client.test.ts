@@ -1,4 +1,6 @@
 // The job API client and the runpod_serverless provider, over HTTP against the emulator.
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { API_KEY, startEmulator, type RunningEmulator } from "./emulator-fixture";
 import type { InProcessHandler } from "../../src/emulator/job-executor-in-process";
@@ -9,6 +11,7 @@ import {
   ServerlessAuthError,
   ServerlessBadOutputError,
   ServerlessJobFailedError,
+  ServerlessRateLimitError,
   ServerlessTimeoutError,
 } from "../../src/runpod/job-api-errors";
 import type { LLMStreamEvent } from "../../src/app/llm/types";
@@ -74,7 +77,7 @@ describe("runpod_serverless provider", () => {
     const events = await collect(p.stream([{ role: "user", content: "deltas" }]));
     expect(events.filter((e) => e.type === "text-delta").map((e) => (e as { text: string }).text).join("")).toBe("delta batch");
     expect(events.at(-1)).toMatchObject({ type: "finish", model: "llama", finishReason: "stop" });
-    await expect(p.generate([{ role: "user", content: "other" }])).rejects.toBeInstanceOf(ServerlessBadOutputError);
+    await expect(p.generate([{ role: "user", content: "other" }])).rejects.toSatisfy(ServerlessBadOutputError.isInstance);
   });
 
   it("generateJSON parses the model's JSON and asks for JSON", async () => {
@@ -102,7 +105,7 @@ describe("runpod_serverless provider", () => {
     emu = await startEmulator({ inProcess: { latencyMs: 20 } });
     await fault(emu, { op: "run", status: 502, count: 3, when: "after" });
     const err = await provider(emu).generate(hello).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ServerlessApiError);
+    expect(ServerlessApiError.isInstance(err)).toBe(true);
     expect((err as ServerlessApiError).status).toBe(502);
     expect(await jobs(emu)).toHaveLength(1);
   });
@@ -111,15 +114,35 @@ describe("runpod_serverless provider", () => {
     emu = await startEmulator({ rateLimits: { health: 0 } });
     const p = provider(emu, { maxRetries: 2, maxRetryDelayMs: 100 });
     const err = (await p.health().catch((e: unknown) => e)) as Error;
-    expect(err.name).toBe("ServerlessRateLimitError");
+    expect(ServerlessRateLimitError.isInstance(err)).toBe(true);
     expect(err.message).toContain("/health");
     expect(err.message).not.toContain(API_KEY);
+  });
+
+  it("an upstream that echoes the request's headers never gets the key into an error", async () => {
+    // Issue 11: with such an upstream the key reached /api/health, the log and the audit file.
+    const key = "rpa_ECHOECHOECHOECHO0123456789abcdef";
+    const server = http.createServer((req, res) => res.writeHead(req.url!.endsWith("/health") ? 503 : 401).end(JSON.stringify({ seen: req.headers })));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v2`;
+      const client = new RunpodServerlessClient({ endpointId: "ep1", apiKey: key, baseURL, maxRetries: 1, retryBaseMs: 1 });
+      for (const call of [() => client.health(), () => client.submit({ messages: hello })]) {
+        const err = (await call().catch((e: unknown) => e)) as ServerlessApiError;
+        expect(ServerlessApiError.isInstance(err)).toBe(true);
+        expect(err.responseBody).toContain("Bearer [redacted]");
+        expect(`${err.message} ${err.responseBody} ${err.stack} ${JSON.stringify(err)}`).not.toContain(key.slice(4));
+      }
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it("refuses a wrong key at once with an auth error", async () => {
     emu = await startEmulator();
     const err = await provider(emu, { apiKey: "wrong-key" }).generate(hello).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ServerlessAuthError);
+    expect(ServerlessAuthError.isInstance(err)).toBe(true);
     expect((err as Error).message).toContain("RUNPOD_API_KEY");
     expect((err as Error).message).not.toContain("wrong-key");
     expect(await jobs(emu)).toHaveLength(0);
@@ -128,7 +151,7 @@ describe("runpod_serverless provider", () => {
   it("times out at the caller's deadline and leaves the job CANCELLED", async () => {
     emu = await startEmulator({ inProcess: { handler: hang } });
     const err = await provider(emu, { timeoutMs: 1200 }).generate(hello).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ServerlessTimeoutError);
+    expect(ServerlessTimeoutError.isInstance(err)).toBe(true);
     expect((err as ServerlessTimeoutError).reason).toBe("deadline");
     expect((await jobs(emu)).map((j) => j.status)).toEqual(["CANCELLED"]);
   });
@@ -136,7 +159,7 @@ describe("runpod_serverless provider", () => {
   it("reports RunPod's execution timeout (TIMED_OUT) as a timeout error", async () => {
     emu = await startEmulator({ inProcess: { handler: hang } }, { executionTimeoutMs: 100 });
     const err = await provider(emu).generate(hello).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ServerlessTimeoutError);
+    expect(ServerlessTimeoutError.isInstance(err)).toBe(true);
     expect((err as ServerlessTimeoutError).reason).toBe("execution");
   });
 
@@ -159,7 +182,7 @@ describe("runpod_serverless provider", () => {
   it("a FAILED job throws with the worker's message", async () => {
     emu = await startEmulator({ inProcess: { handler: async () => { throw new Error("prompt too long: 9000 > max_model_len 8192"); } } });
     const err = await provider(emu).generate(hello).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ServerlessJobFailedError);
+    expect(ServerlessJobFailedError.isInstance(err)).toBe(true);
     expect((err as ServerlessJobFailedError).workerMessage).toBe("prompt too long: 9000 > max_model_len 8192");
   });
 

@@ -1,55 +1,44 @@
-// One error family for every provider. An API error carries what a person needs to
-// act on it (url, status, body) and whether trying again could help. Aborts are
-// never wrapped: callers test for them with isAbortError.
+// The providers' errors, members of the one family in src/common/errors.ts. An HTTP failure (an answer
+// that is not 2xx, or no answer at all) is an LLMApiError carrying url, status and the redacted body;
+// anything else a backend does wrong is an LLMError. Aborts are never wrapped: the caller's own signal
+// says whether it aborted. Test with `X.isInstance(error)`.
+import { ApiCallError, MetaHumanError, errorMarker, type ApiCallErrorOptions } from "../../common/errors";
 
-export class LLMError extends Error {
-  constructor(
-    message: string,
-    readonly isRetryable = false,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = "LLMError";
+const llmMarker = errorMarker("llm");
+const llmApiMarker = errorMarker("llm-api");
+const llmResponseMarker = errorMarker("llm-response");
+
+export class LLMError extends MetaHumanError {
+  constructor(message: string, isRetryable = false, options: { cause?: unknown; name?: string } = {}) {
+    super({ name: options.name ?? "LLMError", message, isRetryable, cause: options.cause });
+    llmMarker.set(this);
+  }
+
+  static override isInstance(error: unknown): error is LLMError {
+    return llmMarker.has(error);
   }
 }
 
-/** Statuses where the same request may succeed later. */
-export function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 409 || status === 429 || status >= 500;
-}
-
-export class LLMApiError extends LLMError {
-  constructor(
-    readonly url: string,
-    readonly status: number,
-    readonly responseBody: string,
-    message?: string,
-    readonly retryAfterMs?: number,
-  ) {
-    super(message ?? `${url} answered HTTP ${status}: ${responseBody.slice(0, 300)}`, isRetryableStatus(status));
-    this.name = "LLMApiError";
+/** The backend answered with an HTTP error, or could not be reached at all (`status` undefined). */
+export class LLMApiError extends ApiCallError {
+  constructor(options: ApiCallErrorOptions) {
+    super({ name: "LLMApiError", ...options });
+    llmApiMarker.set(this);
   }
-}
 
-/** The backend could not be reached at all (refused, reset, DNS). Retryable. */
-export class LLMConnectionError extends LLMError {
-  constructor(
-    readonly url: string,
-    cause: unknown,
-  ) {
-    super(`could not reach ${url}: ${(cause as Error)?.message ?? String(cause)}`, true, { cause });
-    this.name = "LLMConnectionError";
+  static override isInstance(error: unknown): error is LLMApiError {
+    return llmApiMarker.has(error);
   }
 }
 
 /** The backend answered, but not in the shape its protocol promises. */
 export class LLMResponseError extends LLMError {
   constructor(message: string) {
-    super(message, false);
-    this.name = "LLMResponseError";
+    super(message, false, { name: "LLMResponseError" });
+    llmResponseMarker.set(this);
   }
-}
 
-export function isAbortError(err: unknown): boolean {
-  return err instanceof Error && (err.name === "AbortError" || err.name === "TimeoutError");
+  static override isInstance(error: unknown): error is LLMResponseError {
+    return llmResponseMarker.has(error);
+  }
 }

@@ -2,7 +2,7 @@
 // conversation, streamed word by word with an optional delay. It needs no network.
 import { parseModelJson } from "./json-output";
 import type { LLMHealth, LLMMessage, LLMOptions, LLMProvider, LLMResponse, LLMStreamEvent } from "./types";
-import { sleep } from "../../runpod/http-retry";
+import { sleep } from "../../common/http";
 
 export interface MockSettings {
   model?: string;

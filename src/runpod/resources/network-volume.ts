@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { VOLUME_TYPES } from "../schemas";
-import { changedKeys, checkInputs, clientFromEnv, deleteUnlessGone, readUnlessGone } from "./provider-support";
+import { defineResourceProvider } from "./provider-factory";
 
 export interface NetworkVolumeArgs {
   /** Human-readable name (RunPod does not require it to be unique). */
@@ -46,33 +46,26 @@ export function networkVolumeInputSchema() {
     .strict("allowed inputs: name, size, dataCenter, type");
 }
 
-const IMMUTABLE = ["dataCenter"] as const;
-const MUTABLE = ["name", "size"] as const;
-
 function outputsOf(volume: { name: string; size: number; dataCenter: string; type: NetworkVolumeOutputs["type"] }): NetworkVolumeOutputs {
   return { name: volume.name, size: volume.size, dataCenter: volume.dataCenter, type: volume.type };
 }
 
-export const networkVolumeProvider: pulumi.dynamic.ResourceProvider<NetworkVolumeInputs, NetworkVolumeOutputs> = {
-  async check(_olds, news) {
-    return checkInputs("NetworkVolume", networkVolumeInputSchema(), news as unknown as Record<string, unknown>) as unknown as pulumi.dynamic.CheckResult<NetworkVolumeInputs>;
-  },
-
-  async diff(_id, olds, news) {
+export const networkVolumeProvider = defineResourceProvider<NetworkVolumeInputs, NetworkVolumeOutputs>({
+  kind: "NetworkVolume",
+  inputSchema: networkVolumeInputSchema,
+  immutable: ["dataCenter"],
+  updatable: ["name", "size"],
+  diffRules(olds, news) {
     if (typeof news.size === "number" && news.size < olds.size) {
       throw new Error(
         `NetworkVolume input size: got ${news.size}; allowed: ${olds.size} GB or more (the volume has ${olds.size} GB and RunPod volumes only grow)`,
       );
     }
-    const replaces: string[] = [...changedKeys(olds as never, news as never, IMMUTABLE)];
     // An absent type means "the data center's default": only an explicit, different tier replaces.
-    if (news.type !== undefined && news.type !== olds.type) replaces.push("type");
-    const changes = [...changedKeys(olds as never, news as never, MUTABLE), ...replaces];
-    return { changes: changes.length > 0, replaces, deleteBeforeReplace: false };
+    return news.type !== undefined && news.type !== olds.type ? ["type"] : [];
   },
-
-  async create(inputs) {
-    const volume = await clientFromEnv().networkVolumes.create({
+  async create(client, inputs) {
+    const volume = await client.networkVolumes.create({
       name: inputs.name,
       size: inputs.size,
       dataCenter: inputs.dataCenter,
@@ -80,24 +73,19 @@ export const networkVolumeProvider: pulumi.dynamic.ResourceProvider<NetworkVolum
     });
     return { id: volume.id, outs: outputsOf(volume) };
   },
-
-  async read(id, props) {
-    return readUnlessGone(id, async () => ({ ...props, ...outputsOf(await clientFromEnv().networkVolumes.get(id)) }));
+  async read(client, id) {
+    return outputsOf(await client.networkVolumes.get(id));
   },
-
-  async update(id, olds, news) {
+  async update(client, id, news, changed) {
     const body: { name?: string; size?: number } = {};
-    if (news.name !== olds.name) body.name = news.name;
-    if (news.size !== olds.size) body.size = news.size;
-    if (Object.keys(body).length === 0) return { outs: { ...olds } };
-    const volume = await clientFromEnv().networkVolumes.update(id, body);
-    return { outs: outputsOf(volume) };
+    if (changed.includes("name")) body.name = news.name;
+    if (changed.includes("size")) body.size = news.size;
+    return outputsOf(await client.networkVolumes.update(id, body));
   },
-
-  async delete(id) {
-    await deleteUnlessGone(() => clientFromEnv().networkVolumes.delete(id));
+  async remove(client, id) {
+    await client.networkVolumes.delete(id);
   },
-};
+});
 
 export class NetworkVolume extends pulumi.dynamic.Resource {
   public readonly name!: pulumi.Output<string>;

@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { CLOUDS, type Pod as PodAnswer, type UpdatePodBody } from "../schemas";
-import { changedKeys, checkInputs, clientFromEnv, deleteUnlessGone, readUnlessGone } from "./provider-support";
+import { defineResourceProvider } from "./provider-factory";
 
 export interface PodArgs {
   /** Pod name. */
@@ -74,9 +74,6 @@ export function podInputSchema() {
     .strict();
 }
 
-const IMMUTABLE = ["cpuFlavor", "vcpuCount", "cloud", "dataCenterIds"] as const;
-const MUTABLE = ["name", "image", "env", "ports", "containerDiskGb", "networkVolumeId", "volumeMountPath"] as const;
-
 function podOutputs(pod: PodAnswer, previous: Partial<PodInputs>): PodOutputs {
   const mount = pod.mounts.network?.[0];
   const httpUrls: Record<string, string> = {};
@@ -108,19 +105,13 @@ function mountsOf(inputs: PodInputs) {
   return inputs.networkVolumeId ? { network: [{ volumeId: inputs.networkVolumeId, path: inputs.volumeMountPath }] } : {};
 }
 
-export const podProvider: pulumi.dynamic.ResourceProvider<PodInputs, PodOutputs> = {
-  async check(_olds, news) {
-    return checkInputs("Pod", podInputSchema(), news as unknown as Record<string, unknown>) as unknown as pulumi.dynamic.CheckResult<PodInputs>;
-  },
-
-  async diff(_id, olds, news) {
-    const replaces = changedKeys(olds as never, news as never, IMMUTABLE);
-    const changes = [...changedKeys(olds as never, news as never, MUTABLE), ...replaces];
-    return { changes: changes.length > 0, replaces, deleteBeforeReplace: false };
-  },
-
-  async create(inputs) {
-    const pod = await clientFromEnv().pods.create({
+export const podProvider = defineResourceProvider<PodInputs, PodOutputs>({
+  kind: "Pod",
+  inputSchema: podInputSchema,
+  immutable: ["cpuFlavor", "vcpuCount", "cloud", "dataCenterIds"],
+  updatable: ["name", "image", "env", "ports", "containerDiskGb", "networkVolumeId", "volumeMountPath"],
+  async create(client, inputs) {
+    const pod = await client.pods.create({
       name: inputs.name,
       image: inputs.image,
       env: inputs.env,
@@ -133,13 +124,10 @@ export const podProvider: pulumi.dynamic.ResourceProvider<PodInputs, PodOutputs>
     });
     return { id: pod.id, outs: podOutputs(pod, inputs) };
   },
-
-  async read(id, props) {
-    return readUnlessGone(id, async () => podOutputs(await clientFromEnv().pods.get(id), props ?? {}));
+  async read(client, id, previous) {
+    return podOutputs(await client.pods.get(id), previous);
   },
-
-  async update(id, olds, news) {
-    const changed = changedKeys(olds as never, news as never, MUTABLE);
+  async update(client, id, news, changed) {
     const body: UpdatePodBody = {};
     if (changed.includes("name")) body.name = news.name;
     if (changed.includes("image")) body.image = news.image;
@@ -147,15 +135,12 @@ export const podProvider: pulumi.dynamic.ResourceProvider<PodInputs, PodOutputs>
     if (changed.includes("ports")) body.ports = news.ports;
     if (changed.includes("containerDiskGb")) body.disk = news.containerDiskGb;
     if (changed.includes("networkVolumeId") || changed.includes("volumeMountPath")) body.mounts = mountsOf(news);
-    if (Object.keys(body).length === 0) return { outs: { ...olds } };
-    const pod = await clientFromEnv().pods.update(id, body);
-    return { outs: podOutputs(pod, news) };
+    return podOutputs(await client.pods.update(id, body), news);
   },
-
-  async delete(id) {
-    await deleteUnlessGone(() => clientFromEnv().pods.delete(id));
+  async remove(client, id) {
+    await client.pods.delete(id);
   },
-};
+});
 
 export class Pod extends pulumi.dynamic.Resource {
   public readonly name!: pulumi.Output<string>;

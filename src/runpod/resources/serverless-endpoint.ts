@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { FLASHBOOT_MODES, type CreateEndpointBody, type Endpoint, type UpdateEndpointBody } from "../schemas";
-import { UNKNOWN, changedKeys, checkInputs, clientFromEnv, deleteUnlessGone, readUnlessGone } from "./provider-support";
+import { UNKNOWN, changedKeys, defineResourceProvider } from "./provider-factory";
 
 export interface ServerlessEndpointArgs {
   /** Endpoint name. */
@@ -157,20 +157,19 @@ const UPDATABLE = [
   "requestCount", "flashboot", "executionTimeoutMs", "networkVolumeId", "dataCenterIds", "containerDiskGb",
 ] as const;
 
-export const serverlessEndpointProvider: pulumi.dynamic.ResourceProvider<ServerlessEndpointInputs, ServerlessEndpointOutputs> = {
-  async check(_olds, news) {
-    return checkInputs("ServerlessEndpoint", serverlessEndpointInputSchema(), news as unknown as Record<string, unknown>) as unknown as pulumi.dynamic.CheckResult<ServerlessEndpointInputs>;
+export const serverlessEndpointProvider = defineResourceProvider<ServerlessEndpointInputs, ServerlessEndpointOutputs>({
+  kind: "ServerlessEndpoint",
+  inputSchema: serverlessEndpointInputSchema,
+  immutable: [],
+  updatable: UPDATABLE,
+  diffRules(olds, news) {
+    // RunPod fixes the compute family (GPU or CPU) at creation; scale rules default to QUEUE_DELAY 4,
+    // so an equal default is no change.
+    if (FAMILY(olds) === FAMILY(news) || FAMILY(news) === UNKNOWN) return [];
+    return changedKeys(olds, news, ["gpuPools", "cpu"]);
   },
-
-  async diff(_id, olds, news) {
-    const changed = changedKeys(olds as never, news as never, UPDATABLE);
-    // Scale rules default to QUEUE_DELAY 4 when neither is given: no diff for an equal default.
-    const replaces = FAMILY(olds) !== FAMILY(news) && FAMILY(news) !== UNKNOWN ? ["gpuPools", "cpu"].filter((k) => changed.includes(k)) : [];
-    return { changes: changed.length > 0, replaces, deleteBeforeReplace: false };
-  },
-
-  async create(inputs) {
-    const body: CreateEndpointBody = {
+  async create(client, inputs) {
+    const body: CreateEndpointBody & { disk?: number } = {
       name: inputs.name,
       type: "QUEUE",
       image: inputs.image,
@@ -181,18 +180,16 @@ export const serverlessEndpointProvider: pulumi.dynamic.ResourceProvider<Serverl
       timeout: inputs.executionTimeoutMs,
       networkVolumes: inputs.networkVolumeId ? [inputs.networkVolumeId] : [],
       dataCenterIds: inputs.dataCenterIds ?? [],
+      ...(inputs.containerDiskGb !== undefined ? { disk: inputs.containerDiskGb } : {}),
     };
-    if (inputs.containerDiskGb !== undefined) (body as { disk?: number }).disk = inputs.containerDiskGb;
-    const endpoint = await clientFromEnv().endpoints.create(body);
+    const endpoint = await client.endpoints.create(body);
     return { id: endpoint.id, outs: endpointOutputs(endpoint, inputs) };
   },
-
-  async read(id, props) {
-    return readUnlessGone(id, async () => endpointOutputs(await clientFromEnv().endpoints.get(id), props ?? {}));
+  async read(client, id, previous) {
+    return endpointOutputs(await client.endpoints.get(id), previous);
   },
-
-  async update(id, olds, news) {
-    const changed = changedKeys(olds as never, news as never, UPDATABLE);
+  async update(client, id, news, changed) {
+    // Every scaling field travels whole: RunPod fills an omitted one with its own default.
     const body: UpdateEndpointBody & { disk?: number } = { ...scalingBody(news) };
     if (changed.includes("name")) body.name = news.name;
     if (changed.includes("image")) body.image = news.image;
@@ -203,14 +200,12 @@ export const serverlessEndpointProvider: pulumi.dynamic.ResourceProvider<Serverl
     if (changed.includes("networkVolumeId")) body.networkVolumes = news.networkVolumeId ? [news.networkVolumeId] : [];
     if (changed.includes("dataCenterIds")) body.dataCenterIds = news.dataCenterIds ?? [];
     if (changed.includes("containerDiskGb") && news.containerDiskGb !== undefined) body.disk = news.containerDiskGb;
-    const endpoint = await clientFromEnv().endpoints.update(id, body);
-    return { outs: endpointOutputs(endpoint, news) };
+    return endpointOutputs(await client.endpoints.update(id, body), news);
   },
-
-  async delete(id) {
-    await deleteUnlessGone(() => clientFromEnv().endpoints.delete(id));
+  async remove(client, id) {
+    await client.endpoints.delete(id);
   },
-};
+});
 
 export class ServerlessEndpoint extends pulumi.dynamic.Resource {
   public readonly name!: pulumi.Output<string>;

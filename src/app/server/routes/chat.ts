@@ -1,19 +1,21 @@
 // POST /api/chat: streams the answer as server-sent events
 //   progress {stage, detail?} · delta {text} · done {model, usage?, finishReason?} · error {message, retryable}
-// then stores the exchange in the user's episodic memory and writes one audit line.
-// A client that goes away aborts the generation (and so cancels a RunPod job).
-import { randomUUID } from "node:crypto";
+// then stores the exchange in the user's episodic memory and writes one audit line (chat-record.ts).
+// A client that goes away aborts the generation (and so cancels a RunPod job), from the moment the
+// request arrives (chat-stream.ts).
 import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
-import { LLMConnectionError, LLMError, isAbortError } from "../../llm/errors";
+import { ApiCallError, MetaHumanError } from "../../../common/errors";
+import { ServerlessTimeoutError } from "../../../runpod/job-api-errors";
 import type { LLMMessage, LLMUsage } from "../../llm/types";
-import { appendAudit, appendEpisodic, readJson } from "../../paths";
+import { readJson } from "../../paths";
 import { HttpError, type AppContext } from "../context";
 import { requireUser } from "../session-guard";
+import { recordChat, type ChatOutcome } from "./chat-record";
+import { openSse, watchClient, type SseWriter } from "./chat-stream";
 
 export const MAX_MESSAGE_CHARS = 8_000;
 export const MAX_MESSAGES = 40;
-const HEARTBEAT_MS = 15_000;
 
 const chatSchema = z.object({
   messages: z
@@ -25,13 +27,17 @@ const chatSchema = z.object({
   temperature: z.number().min(0).max(2).optional(),
 });
 
-/** Words for a person; internal details (URLs, stack traces) stay in the log. */
-function describeFailure(err: unknown): { message: string; retryable: boolean } {
-  const name = (err as Error)?.name ?? "";
-  if (name === "ServerlessTimeoutError" || name === "TimeoutError") return { message: "The model took too long to answer. Please try again.", retryable: true };
-  if (err instanceof LLMConnectionError) return { message: "The language model cannot be reached right now. Please try again in a moment.", retryable: true };
-  const retryable = err instanceof LLMError ? err.isRetryable : Boolean((err as { isRetryable?: boolean })?.isRetryable);
-  if (retryable) return { message: "The model is busy or restarting. Please try again in a moment.", retryable: true };
+/** Words for a person; internal details (URLs, bodies, stack traces) stay in the log. */
+export function describeFailure(err: unknown): { message: string; retryable: boolean } {
+  if (ServerlessTimeoutError.isInstance(err) || (ApiCallError.isInstance(err) && err.timedOut)) {
+    return { message: "The model took too long to answer. Please try again.", retryable: true };
+  }
+  if (ApiCallError.isInstance(err) && err.status === undefined) {
+    return { message: "The language model cannot be reached right now. Please try again in a moment.", retryable: true };
+  }
+  if (MetaHumanError.isInstance(err) && err.isRetryable) {
+    return { message: "The model is busy or restarting. Please try again in a moment.", retryable: true };
+  }
   return { message: "The model could not answer this message.", retryable: false };
 }
 
@@ -46,8 +52,57 @@ async function systemPrompt(ctx: AppContext, username: string): Promise<LLMMessa
   return [];
 }
 
+interface Generation {
+  outcome: ChatOutcome;
+  text: string;
+  model: string;
+  usage?: LLMUsage;
+  coldStartSeconds?: number;
+  error?: unknown;
+}
+
+/** Runs the provider's stream, relaying each event to the page and timing the first token and the cold start. */
+async function generate(ctx: AppContext, conversation: LLMMessage[], options: { maxTokens?: number; temperature?: number; signal: AbortSignal }, sse: SseWriter): Promise<Generation> {
+  const started = performance.now();
+  const result: Generation = { outcome: "ok", text: "", model: ctx.env.LLM_MODEL ?? ctx.provider.name };
+  let finishReason: string | undefined;
+  let coldStartBegan: number | undefined;
+  const coldStartEnds = () => {
+    if (coldStartBegan !== undefined && result.coldStartSeconds === undefined) result.coldStartSeconds = (performance.now() - coldStartBegan) / 1000;
+  };
+  try {
+    for await (const event of ctx.provider.stream(conversation, options)) {
+      if (event.type === "progress") {
+        if (event.stage === "cold-start") coldStartBegan ??= performance.now();
+        else coldStartEnds();
+        sse.send("progress", { stage: event.stage, ...(event.detail ? { detail: event.detail } : {}) });
+      } else if (event.type === "text-delta") {
+        coldStartEnds();
+        if (result.text === "") ctx.metrics.llmFirstToken.observe({ provider: ctx.provider.name }, (performance.now() - started) / 1000);
+        result.text += event.text;
+        sse.send("delta", { text: event.text });
+      } else {
+        result.model = event.model;
+        result.usage = event.usage;
+        finishReason = event.finishReason;
+      }
+    }
+    sse.send("done", { model: result.model, ...(result.usage ? { usage: result.usage } : {}), ...(finishReason ? { finishReason } : {}) });
+  } catch (err) {
+    if (options.signal.aborted) {
+      result.outcome = "aborted";
+    } else {
+      result.outcome = "error";
+      result.error = err;
+      sse.send("error", describeFailure(err));
+    }
+  }
+  return result;
+}
+
 export const chatRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
   app.post("/api/chat", async (request, reply) => {
+    const client = watchClient(request, reply);
     const username = requireUser(ctx, request);
     const wait = ctx.chatLimiter.hit(`chat:${username}`);
     if (wait !== undefined) {
@@ -62,111 +117,44 @@ export const chatRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, {
     const tree = await ctx.paths.ensureUser(username);
     const conversation: LLMMessage[] = [...(await systemPrompt(ctx, username)), ...messages];
 
-    const controller = new AbortController();
-    const raw = reply.raw;
-    reply.hijack();
-    raw.writeHead(200, {
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-cache, no-transform",
-      connection: "keep-alive",
-      "x-accel-buffering": "no",
-    });
-    const send = (event: string, data: unknown) => {
-      if (!raw.destroyed && !raw.writableEnded) raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    };
-    // Proxies (RunPod's included) drop idle connections; a cold start can be silent for minutes.
-    const heartbeat = setInterval(() => !raw.writableEnded && raw.write(": keep-alive\n\n"), HEARTBEAT_MS);
-    raw.on("close", () => {
-      if (!raw.writableFinished) controller.abort(new DOMException("client went away", "AbortError"));
-    });
-
+    const sse = openSse(reply);
     const started = performance.now();
     const startedAt = ctx.now();
-    let text = "";
-    let model = ctx.env.LLM_MODEL ?? ctx.provider.name;
-    let usage: LLMUsage | undefined;
-    let finishReason: string | undefined;
-    let coldStartBegan: number | undefined;
-    let coldStartSeconds: number | undefined;
-    let firstToken = false;
-    let outcome: "ok" | "error" | "aborted" = "ok";
-    let failure: string | undefined;
     ctx.metrics.activeStreams.inc();
+    let result: Generation;
     try {
-      for await (const event of ctx.provider.stream(conversation, { signal: controller.signal, maxTokens, temperature })) {
-        if (event.type === "progress") {
-          if (event.stage === "cold-start" && coldStartBegan === undefined) coldStartBegan = performance.now();
-          if (event.stage !== "cold-start" && coldStartBegan !== undefined && coldStartSeconds === undefined) {
-            coldStartSeconds = (performance.now() - coldStartBegan) / 1000;
-          }
-          send("progress", { stage: event.stage, ...(event.detail ? { detail: event.detail } : {}) });
-        } else if (event.type === "text-delta") {
-          if (coldStartBegan !== undefined && coldStartSeconds === undefined) coldStartSeconds = (performance.now() - coldStartBegan) / 1000;
-          if (!firstToken) {
-            firstToken = true;
-            ctx.metrics.llmFirstToken.observe({ provider: ctx.provider.name }, (performance.now() - started) / 1000);
-          }
-          text += event.text;
-          send("delta", { text: event.text });
-        } else {
-          model = event.model;
-          usage = event.usage;
-          finishReason = event.finishReason;
-        }
-      }
-      send("done", { model, ...(usage ? { usage } : {}), ...(finishReason ? { finishReason } : {}) });
-    } catch (err) {
-      if (controller.signal.aborted || isAbortError(err)) {
-        outcome = "aborted";
-      } else {
-        outcome = "error";
-        failure = (err as Error)?.message ?? String(err);
-        request.log.error({ err }, "chat generation failed");
-        send("error", describeFailure(err));
-      }
+      result = await generate(ctx, conversation, { signal: client.signal, maxTokens, temperature }, sse);
     } finally {
-      clearInterval(heartbeat);
       ctx.metrics.activeStreams.dec();
     }
+    if (result.outcome === "error") request.log.error({ err: result.error }, "chat generation failed");
 
     const seconds = (performance.now() - started) / 1000;
-    ctx.metrics.chats.inc({ outcome });
-    ctx.metrics.llmDuration.observe({ provider: ctx.provider.name, outcome }, seconds);
-    if (coldStartSeconds !== undefined) ctx.metrics.coldStart.observe({ provider: ctx.provider.name }, coldStartSeconds);
-    if (outcome !== "aborted") ctx.recentChats.record(outcome === "ok", coldStartSeconds);
+    ctx.metrics.chats.inc({ outcome: result.outcome });
+    ctx.metrics.llmDuration.observe({ provider: ctx.provider.name, outcome: result.outcome }, seconds);
+    if (result.coldStartSeconds !== undefined) ctx.metrics.coldStart.observe({ provider: ctx.provider.name }, result.coldStartSeconds);
+    if (result.outcome !== "aborted") ctx.recentChats.record(result.outcome === "ok", result.coldStartSeconds);
 
-    const timestamp = startedAt.toISOString();
     try {
-      if (outcome === "ok") {
-        await appendEpisodic(tree, {
-          id: `evt-${randomUUID()}`,
-          timestamp,
-          type: "conversation",
-          source: "web-chat",
-          user: username,
-          message: messages[messages.length - 1]!.content,
-          response: text,
-          model,
-          ...(usage ? { usage } : {}),
-        });
-      }
-      await appendAudit(ctx.paths.shared, {
-        timestamp,
-        event: "chat",
-        user: username,
+      await recordChat(ctx.paths, tree, {
+        username,
         provider: ctx.provider.name,
-        model,
-        outcome,
+        model: result.model,
+        outcome: result.outcome,
+        startedAt,
         durationMs: Math.round(seconds * 1000),
-        ...(coldStartSeconds !== undefined ? { coldStartMs: Math.round(coldStartSeconds * 1000) } : {}),
-        ...(usage ? { usage } : {}),
-        ...(failure ? { error: failure.slice(0, 500) } : {}),
+        message: messages[messages.length - 1]!.content,
+        response: result.text,
+        ...(result.usage ? { usage: result.usage } : {}),
+        ...(result.coldStartSeconds !== undefined ? { coldStartMs: Math.round(result.coldStartSeconds * 1000) } : {}),
+        ...(result.outcome === "error" ? { error: result.error } : {}),
       });
     } catch (err) {
       request.log.error({ err }, "could not record the chat on the volume");
-      send("error", { message: "Your answer arrived but could not be saved to memory.", retryable: false });
+      sse.send("error", { message: "Your answer arrived but could not be saved to memory.", retryable: false });
     }
     // Record before ending the response, so a client that reads "done" finds the memory on disk.
-    raw.end();
+    client.stop();
+    sse.end();
   });
 };
