@@ -1,13 +1,13 @@
 """MetaHuman OS serverless worker: the RunPod SDK's worker loop around a chat engine.
 
 Run `python3 -u handler/handler.py` from the repo root (the image's CMD). Env: ENGINE (`vllm` default,
-or `echo` for local runs and tests), MODEL_NAME, MAX_MODEL_LEN, GPU_MEMORY_UTILIZATION, MAX_CONCURRENCY,
-STREAM_BATCH_TOKENS, DEFAULT_MAX_TOKENS, ECHO_TOKEN_DELAY_MS (see worker_config.py). The job contract and
-what each yield looks like are in job_handler.py.
+or `echo` for local runs and tests), MODEL_NAME, MODEL_ALIASES, MAX_MODEL_LEN, GPU_MEMORY_UTILIZATION,
+MAX_CONCURRENCY, STREAM_BATCH_TOKENS, DEFAULT_MAX_TOKENS, ECHO_TOKEN_DELAY_MS (see worker_config.py).
+The job contract and what each yield looks like are in job_handler.py.
 
 The handler is an async generator, so on RunPod the SDK streams every yield and, with
-return_aggregate_stream, makes the job's final output the list of all yields (a one-element list for a
-non-streaming job). The SDK's `--test_input` mode does not iterate generators, so for local runs
+return_aggregate_stream, makes the job's final output the list of all yields (for a non-streaming job a
+one-element list in worker-vllm's shape). The SDK's `--test_input` mode does not iterate generators, so for local runs
 (`--test_input`, test_input.json, no RUNPOD_WEBHOOK_GET_JOB) the same generator is drained into that
 same list and returned.
 
@@ -28,7 +28,7 @@ import runpod
 
 from engine_errors import start_failure_message
 from engines import Engine, build_engine
-from job_handler import Handler, make_handler
+from job_handler import Handler, JobHandler
 from worker_config import ConfigError, WorkerConfig, load_worker_config
 from worker_exit import EXIT_ENGINE_START, FatalExit, hard_exit
 
@@ -90,7 +90,7 @@ def main() -> None:
     }
     # A local run is one job: its error already makes the SDK exit 1, so there is nothing to replace.
     fatal_exit = None if local else FatalExit(sdk_config)
-    handler = make_handler(engine, config, on_fatal=fatal_exit.trigger if fatal_exit else None)
+    handler = JobHandler(engine, config, on_fatal=fatal_exit.trigger if fatal_exit else None).handle
     sdk_config["handler"] = drain(handler) if local else handler
     log.info("worker: engine=%s model=%s max_model_len=%d max_concurrency=%d",
              config.engine, config.model_name, config.max_model_len, config.max_concurrency)

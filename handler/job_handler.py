@@ -1,21 +1,28 @@
 """The job handler: validate, run the engine, and stream or return the contract.
 
-`make_handler(engine, config)` returns an async generator function (the SDK streams its yields).
-What it yields, per job input:
-- native, `stream` false: one dict `{response, model, usage, finish_reason}`;
+`JobHandler(engine, config, on_fatal).handle` is an async generator function (the SDK streams its yields,
+and with return_aggregate_stream the job's output is the list of all of them). What it yields, per input:
+- native, `stream` false: ONE dict in worker-vllm's shape, with the whole text, so the job's output is
+  `[{"choices": [{"tokens": [text], "finish_reason": r}], "usage": {"input": n, "output": m}, "model": name}]`
+  (what MetaHuman OS's RunPod client and worker-vllm's users read: `output[0].choices[0].tokens`,
+  `usage.input/output`; `finish_reason` and `model` are ours, extra keys those readers ignore);
 - native, `stream` true: dicts `{"text": delta}`, several tokens each; the last one also carries
-  `finish_reason`, `usage` and `model` (its `text` may be non-empty: concatenate every `text`);
+  `finish_reason`, `usage` (`{prompt_tokens, completion_tokens, total_tokens}`) and `model` (its `text`
+  may be non-empty: concatenate every `text`);
 - OpenAI route `/v1/chat/completions`: one `chat.completion` object, or with `stream` one
   `chat.completion.chunk` per yield (plus a usage-only chunk with `stream_options.include_usage`);
-- OpenAI route `/v1/models`: one model list;
-- bad input: one `{"error": "<field>: ..."}` (the SDK then fails the job with that message);
-- an engine failure: one `{"error": "engine: ..."}`. When it is unrecoverable (engine_errors.classify_fatal:
-  vLLM's engine is dead, a CUDA fault or CUDA out of memory) the message says so and that the worker is
-  being replaced, `on_fatal(reason)` is called once (handler.py then ends the worker after the post), and
-  every later job on this worker fails at once with the same cause instead of touching the dead engine.
-`usage` is `{prompt_tokens, completion_tokens, total_tokens}`; `finish_reason` is "stop" or "length".
+- OpenAI route `/v1/models`: one model list (the served model and its aliases);
+- bad input: one `{"error": "<field>: ..."}` (the SDK then fails the job with that message); a `model`
+  this worker does not serve is bad input, the error lists what it serves;
+- an engine failure: one `{"error": ...}`. vLLM refusing the request (its VLLMClientError, e.g. a prompt
+  too long) is the user's error naming max_model_len; a retryable one (vLLM's finish reason `error`, an
+  `abort` we did not ask for, EngineGenerateError) says to send the request again; an unrecoverable
+  one (engine_errors.classify_fatal: vLLM's engine is dead, a CUDA fault or CUDA out of memory) says so
+  and that the worker is being replaced, `on_fatal(reason)` is called once (handler.py then ends the
+  worker after the post), and every later job on this worker fails at once with the same cause.
+`finish_reason` is "stop", "length" or vLLM's "repetition" (it stopped a repetitive pattern).
 A stopped job (the SDK cancels the task iterating the generator) aborts its engine request as soon as
-that task ends, wherever the cancel landed (see `handler` in make_handler for why that needs care).
+that task ends, wherever the cancel landed (see `JobHandler.handle` for why that needs care).
 """
 
 from __future__ import annotations
@@ -25,10 +32,11 @@ import logging
 import uuid
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import Any, AsyncGenerator, AsyncIterator, Callable, Dict, Optional, Set
+from typing import Any, AsyncGenerator, AsyncIterator, Callable, Dict, Optional, Set, Tuple
 
 import openai_format
-from engine_errors import classify_fatal, dead_worker_error, fatal_job_error
+from engine_errors import (classify_client_error, classify_fatal, dead_worker_error, engine_error,
+                           fatal_job_error, request_refused_error)
 from engines.base import Engine, GenerationParams, PreparedPrompt
 from job_input import ChatRequest, InputError, parse_job_input, resolve_max_tokens
 from worker_config import WorkerConfig
@@ -68,118 +76,142 @@ async def _batches(engine: Engine, prompt: PreparedPrompt, params: GenerationPar
     yield Batch(pending, total, "stop")
 
 
-def make_handler(engine: Engine, config: WorkerConfig, on_fatal: Optional[OnFatal] = None) -> Handler:
-    dead: Dict[str, str] = {}
-    """`{"reason": ...}` once the engine has failed unrecoverably."""
+class JobHandler:
+    """Runs jobs on one engine; `handle` is the async generator function given to the SDK.
 
-    def engine_failed(request_id: str, error: Exception) -> Dict[str, str]:
-        what = classify_fatal(error)
-        if what is None:
-            log.exception("job %s: engine failed", request_id)
-            return {"error": f"engine: {type(error).__name__}: {error}"}
-        log.critical("job %s: unrecoverable engine error: %s", request_id, what, exc_info=error)
-        if not dead:
-            dead["reason"] = what
-            if on_fatal is not None:
-                on_fatal(what)
-        return {"error": fatal_job_error(what, error)}
+    It holds what outlives a job: whether the engine has died (then every later job fails at once with
+    that cause), and the aclose() tasks of stopped jobs (held so the event loop cannot drop them half-way).
+    """
 
-    closers: Set[asyncio.Task] = set()
-    """aclose() tasks started by `close_when_consumer_ends`, held so the loop cannot drop them half-way."""
+    def __init__(self, engine: Engine, config: WorkerConfig, on_fatal: Optional[OnFatal] = None) -> None:
+        self._engine = engine
+        self._config = config
+        self._on_fatal = on_fatal
+        self.dead_reason: Optional[str] = None
+        """Set once the engine has failed unrecoverably."""
+        self._closers: Set[asyncio.Task] = set()
 
-    def close_when_consumer_ends(outputs: AsyncGenerator[Dict[str, Any], None],
-                                 consumer: asyncio.Task) -> Callable[[asyncio.Task], None]:
-        def on_consumer_done(_task: asyncio.Task) -> None:
-            if outputs.ag_frame is None:  # it already ran to its end (or was closed): nothing to free
-                return
-            closer = consumer.get_loop().create_task(outputs.aclose())
-            closers.add(closer)
-            closer.add_done_callback(closers.discard)
-
-        consumer.add_done_callback(on_consumer_done)
-        return on_consumer_done
-
-    async def handler(job: Dict[str, Any]) -> AsyncIterator[Dict[str, Any]]:
-        # Why this wrapper: the SDK (runpod 1.12, rp_job.handle_job) iterates this generator in the job's
-        # own task and posts each yield itself; a stop (JobScaler.stop_job) cancels that task wherever it
-        # waits. When that is one of our awaits (the engine), the CancelledError goes through job_outputs,
-        # which aborts the engine request. When it is the SDK's post of a chunk, job_outputs sits at a
-        # `yield` and never sees it: the task ends keeping its CancelledError, whose traceback holds the
-        # SDK's frames and so job_outputs; the SDK never reads that error and keeps the task in a local
-        # of JobScaler.run_jobs until its next job. So the engine request went on generating (vLLM: up
-        # to max_tokens) until another job came or the worker stopped. Not GC: it is a strong reference.
-        # The fix is a done-callback on the consuming task: once that task has ended, no one can resume
-        # job_outputs, so the callback closes it; aclose() raises GeneratorExit at the suspended yield
-        # and the same except clause aborts the engine request. That runs a few loop turns after the
-        # stop, whatever the SDK does with the task. Only one path runs: if the CancelledError went
-        # through job_outputs, it has ended and the callback does nothing.
-        outputs = job_outputs(job)
+    async def handle(self, job: Dict[str, Any]) -> AsyncIterator[Dict[str, Any]]:
+        # Why this wrapper: the SDK (runpod, rp_job.handle_job) iterates this generator in the job's own
+        # task and posts each yield itself; a stop (JobScaler.stop_job) cancels that task wherever it
+        # waits. When that is one of our awaits (the engine), the CancelledError goes through
+        # _job_outputs, which aborts the engine request. When it is the SDK's post of a chunk,
+        # _job_outputs sits at a `yield` and never sees it: the task ends keeping its CancelledError,
+        # whose traceback holds the SDK's frames and so _job_outputs; the SDK never reads that error and
+        # keeps the task in a local of JobScaler.run_jobs until its next job. So the engine request went
+        # on generating (vLLM: up to max_tokens) until another job came or the worker stopped. Not GC: it
+        # is a strong reference. The fix is a done-callback on the consuming task: once that task has
+        # ended, no one can resume _job_outputs, so the callback closes it; aclose() raises GeneratorExit
+        # at the suspended yield and the same except clause aborts the engine request. That runs a few
+        # loop turns after the stop, whatever the SDK does with the task. Only one path runs: if the
+        # CancelledError went through _job_outputs, it has ended and the callback does nothing.
+        outputs = self._job_outputs(job)
         consumer = asyncio.current_task()
-        callback = close_when_consumer_ends(outputs, consumer) if consumer is not None else None
+        callback = self._close_when_consumer_ends(outputs, consumer) if consumer is not None else None
         try:
             async for output in outputs:
                 yield output
         finally:
-            # Reached when job_outputs ended, or when this generator is itself closed (drain() returning
-            # early): then close job_outputs here and now (a no-op when it has ended).
-            if callback is not None:
+            # Reached when _job_outputs ended, or when this generator is itself closed (drain() returning
+            # early): then close _job_outputs here and now (a no-op when it has ended).
+            if callback is not None and consumer is not None:
                 consumer.remove_done_callback(callback)
             await outputs.aclose()
 
-    async def job_outputs(job: Dict[str, Any]) -> AsyncGenerator[Dict[str, Any], None]:
+    def _close_when_consumer_ends(self, outputs: AsyncGenerator[Dict[str, Any], None],
+                                  consumer: asyncio.Task) -> Callable[[asyncio.Task], None]:
+        def on_consumer_done(_task: asyncio.Task) -> None:
+            if outputs.ag_frame is None:  # it already ran to its end (or was closed): nothing to free
+                return
+            closer = consumer.get_loop().create_task(outputs.aclose())
+            self._closers.add(closer)
+            closer.add_done_callback(self._closers.discard)
+
+        consumer.add_done_callback(on_consumer_done)
+        return on_consumer_done
+
+    def _engine_failed(self, request_id: str, error: Exception) -> Dict[str, str]:
+        """The job's `{error}` for an engine failure; an unrecoverable one also arms the worker's exit."""
+        client_error = classify_client_error(error)
+        if client_error is not None:
+            log.info("job %s: the engine refused the request: %s", request_id, client_error)
+            return {"error": request_refused_error(client_error, self._engine.max_model_len)}
+        what = classify_fatal(error)
+        if what is None:
+            log.exception("job %s: engine failed", request_id)
+            return {"error": engine_error(error)}
+        log.critical("job %s: unrecoverable engine error: %s", request_id, what, exc_info=error)
+        if self.dead_reason is None:
+            self.dead_reason = what
+            if self._on_fatal is not None:
+                self._on_fatal(what)
+        return {"error": fatal_job_error(what, error)}
+
+    async def _prepare(self, job_input: Any) -> Tuple[ChatRequest, Optional[PreparedPrompt], int]:
+        """Validates the input and renders the prompt; raises InputError naming the field."""
+        engine = self._engine
+        request = parse_job_input(job_input, engine.max_model_len, self._config.served_models)
+        if request.kind == "openai_models":
+            return request, None, 0
+        prompt = await engine.prepare(request.messages)
+        max_tokens = resolve_max_tokens(request, prompt.prompt_tokens, engine.max_model_len,
+                                        self._config.default_max_tokens)
+        return request, prompt, max_tokens
+
+    async def _job_outputs(self, job: Dict[str, Any]) -> AsyncGenerator[Dict[str, Any], None]:
+        engine = self._engine
         request_id = str(job.get("id") or uuid.uuid4())
-        if dead:
+        if self.dead_reason is not None:
             log.info("job %s: refused, the engine is dead", request_id)
-            yield {"error": dead_worker_error(dead["reason"])}
+            yield {"error": dead_worker_error(self.dead_reason)}
             return
         try:
-            request = parse_job_input(job.get("input"), engine.max_model_len)
-            if request.kind == "openai_models":
-                yield openai_format.model_list(engine.model_name)
-                return
-            prompt = await engine.prepare(request.messages)
-            max_tokens = resolve_max_tokens(request, prompt.prompt_tokens, engine.max_model_len,
-                                            config.default_max_tokens)
+            request, prompt, max_tokens = await self._prepare(job.get("input"))
         except InputError as error:
             log.info("job %s: bad input: %s", request_id, error)
             yield {"error": str(error)}
             return
         except Exception as error:  # the tokenizer lives in the engine: a dead engine fails here too
-            yield engine_failed(request_id, error)
+            yield self._engine_failed(request_id, error)
+            return
+        if prompt is None:
+            yield openai_format.model_list(self._config.served_models)
             return
 
         params = GenerationParams(max_tokens=max_tokens, temperature=request.temperature,
-                                  top_p=request.top_p, stop=request.stop, seed=request.seed)
+                                  top_p=request.top_p, stop=request.stop, seed=request.seed,
+                                  json_output=request.json_output, extra=dict(request.extra_sampling))
         finished = False
         try:
             async with aclosing(_batches(engine, prompt, params, request_id,
-                                         config.stream_batch_tokens)) as batches:
+                                         self._config.stream_batch_tokens)) as batches:
                 async for output in _format(request, engine.model_name, request_id,
                                             prompt.prompt_tokens, batches):
-                    if output.get("finish_reason") or _is_last_openai(output):
+                    if _is_last(output):
                         finished = True
                     yield output
                 finished = True
         except (asyncio.CancelledError, GeneratorExit):
             # The job was stopped (cancelled, timed out): CancelledError when the SDK's cancel lands in
-            # one of our awaits, GeneratorExit when `handler` closes us after it landed in the SDK's
+            # one of our awaits, GeneratorExit when `handle` closes us after it landed in the SDK's
             # post of a chunk. Either way, free the GPU slot now.
             if not finished:
                 log.info("job %s: stopped, aborting the engine request", request_id)
                 await engine.abort(request_id)
             raise
         except Exception as error:  # an engine failure: report it as JSON, never a partial object
-            failure = engine_failed(request_id, error)
+            failure = self._engine_failed(request_id, error)
             try:
                 await engine.abort(request_id)
             except Exception:  # a dead engine may refuse the abort too; the job's error matters more
                 log.warning("job %s: abort after the engine failure also failed", request_id, exc_info=True)
             yield failure
 
-    return handler
 
-
-def _is_last_openai(output: Dict[str, Any]) -> bool:
+def _is_last(output: Dict[str, Any]) -> bool:
+    """Whether this output closes the answer (after it, a stop must not abort the engine request)."""
+    if output.get("finish_reason"):
+        return True
     choices = output.get("choices") or []
     return bool(choices and choices[0].get("finish_reason"))
 
@@ -204,9 +236,15 @@ async def _format(request: ChatRequest, model: str, request_id: str, prompt_toke
     async for batch in batches:
         text.append(batch.text)
         if batch.finish_reason is not None:
-            yield {"response": "".join(text), "model": model,
-                   "usage": openai_format.usage(prompt_tokens, batch.completion_tokens),
-                   "finish_reason": batch.finish_reason}
+            yield worker_vllm_output("".join(text), batch.finish_reason, model, prompt_tokens,
+                                     batch.completion_tokens)
+
+
+def worker_vllm_output(text: str, finish_reason: str, model: str, prompt_tokens: int,
+                       completion_tokens: int) -> Dict[str, Any]:
+    """A whole answer in worker-vllm's output shape (one element of the job's output list)."""
+    return {"choices": [{"tokens": [text], "finish_reason": finish_reason}],
+            "usage": {"input": prompt_tokens, "output": completion_tokens}, "model": model}
 
 
 async def _format_openai(request: ChatRequest, model: str, request_id: str, prompt_tokens: int,

@@ -1,22 +1,32 @@
 """Validation of a job's input: the native contract and RunPod's OpenAI route, into one ChatRequest.
 
-Native input: `{messages, max_tokens?, temperature?, top_p?, stop?, seed?, stream?}`.
+Native input: `{messages, max_tokens?, temperature?, top_p?, stop?, seed?, stream?, model?, format?,
+sampling_params?}`: our own fields, what MetaHuman OS's RunPod client sends (`model`, `format: "json"`), and
+worker-vllm's `sampling_params` object (its sampling settings; a setting may be given there or at the top
+level, not both).
 OpenAI input: `{openai_route: "/v1/chat/completions" | "/v1/models", openai_input: {...}}`.
+`model` (both kinds) must name the served model or one of its aliases (MODEL_ALIASES).
 Unknown fields are rejected; every error names the field, the value and what is allowed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, List, Mapping, Optional
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from engines.base import Message
 
 ROLES = ("system", "user", "assistant")
-NATIVE_FIELDS = ("messages", "max_tokens", "temperature", "top_p", "stop", "seed", "stream")
+SAMPLING_FIELDS = ("max_tokens", "temperature", "top_p", "stop", "seed")
+"""Sampling settings accepted at the top level and inside worker-vllm's `sampling_params`."""
+EXTRA_SAMPLING_FIELDS = ("top_k", "min_p", "presence_penalty", "frequency_penalty", "repetition_penalty")
+"""Further vLLM SamplingParams settings accepted inside `sampling_params` only (passed to vLLM as given)."""
+NATIVE_FIELDS = ("messages",) + SAMPLING_FIELDS + ("stream", "model", "format", "sampling_params")
+FORMATS = ("text", "json")
 OPENAI_ROUTES = ("/v1/chat/completions", "/v1/models")
 OPENAI_CHAT_FIELDS = ("model", "messages", "max_tokens", "max_completion_tokens", "temperature",
-                      "top_p", "stop", "seed", "stream", "stream_options", "n", "user")
+                      "top_p", "stop", "seed", "stream", "stream_options", "n", "user", "response_format")
+RESPONSE_FORMATS = ("text", "json_object")
 DEFAULT_TEMPERATURE = 0.7
 MAX_STOP_SEQUENCES = 16
 
@@ -39,6 +49,10 @@ class ChatRequest:
     stream: bool
     include_usage: bool
     """OpenAI `stream_options.include_usage`: a last chunk with usage and no choices."""
+    json_output: bool = False
+    """`format: "json"` (OpenAI: `response_format: {type: "json_object"}`): the answer is one JSON value."""
+    extra_sampling: Dict[str, Any] = field(default_factory=dict)
+    """Validated EXTRA_SAMPLING_FIELDS from `sampling_params`, by vLLM's own names."""
 
 
 def _fail(field: str, value: Any, allowed: str) -> InputError:
@@ -152,24 +166,104 @@ def _flag(value: Any, field: str) -> bool:
     return value
 
 
-def _parse_native(data: Mapping[str, Any], max_model_len: int) -> ChatRequest:
+def _bounded(low: float, high: float, allowed: str, integer: bool = False):
+    def check(value: Any, field: str) -> Any:
+        ok = _is_int(value) if integer else _is_number(value)
+        if not ok or not low <= value <= high:
+            raise _fail(field, value, allowed)
+        return value if integer else float(value)
+
+    return check
+
+
+_EXTRA_SAMPLING_CHECKS = {
+    # vLLM 0.33's own bounds (SamplingParams._verify_args; top_k -1 or 0 means all tokens), except
+    # repetition_penalty, which vLLM only needs above 0: more than 10 is a mistake, not a setting.
+    "top_k": _bounded(-1, 2**31 - 1, "an integer, -1 or 0 for all tokens, or a positive count", integer=True),
+    "min_p": _bounded(0, 1, "a number from 0 to 1"),
+    "presence_penalty": _bounded(-2, 2, "a number from -2 to 2"),
+    "frequency_penalty": _bounded(-2, 2, "a number from -2 to 2"),
+    "repetition_penalty": _bounded(0.01, 10, "a number greater than 0 (1 means none), at most 10"),
+}
+
+
+def _check_model(value: Any, field: str, served_models: Sequence[str]) -> None:
+    """`model` must name what this worker serves: a client that asks for another model must not get this one."""
+    if value is None or not served_models:
+        return
+    if not isinstance(value, str) or value not in served_models:
+        names = ", ".join(repr(name) for name in served_models)
+        raise InputError(f"{field}: {value!r} is not served by this worker; it serves {names} "
+                         "(set MODEL_ALIASES on the endpoint to accept other names)")
+
+
+def _format(value: Any, field: str) -> bool:
+    if value is None:
+        return False
+    if value not in FORMATS:
+        raise _fail(field, value, f"one of {', '.join(FORMATS)}")
+    return value == "json"
+
+
+def _sampling_settings(data: Mapping[str, Any]) -> Dict[str, Any]:
+    """The sampling settings of a native input, from the top level and from `sampling_params`, by field path."""
+    settings: Dict[str, Any] = {}
+    for name in SAMPLING_FIELDS:
+        if data.get(name) is not None:
+            settings[name] = (f"input.{name}", data[name])
+    if data.get("sampling_params") is None:
+        return settings
+    nested = _object(data["sampling_params"], "input.sampling_params")
+    _reject_unknown(nested, SAMPLING_FIELDS + EXTRA_SAMPLING_FIELDS, "input.sampling_params")
+    for name, value in nested.items():
+        if value is None:
+            continue
+        if name in settings:
+            raise InputError(f"input.sampling_params.{name}: also given as input.{name}; give it once")
+        settings[name] = (f"input.sampling_params.{name}", value)
+    return settings
+
+
+def _parse_native(data: Mapping[str, Any], max_model_len: int, served_models: Sequence[str]) -> ChatRequest:
     _reject_unknown(data, NATIVE_FIELDS, "input")
     if "messages" not in data:
         raise InputError("input.messages: missing; expected a non-empty list of {role, content} messages")
+    messages = _messages(data["messages"], "input.messages", openai=False)
+    _check_model(data.get("model"), "input.model", served_models)
+    json_output = _format(data.get("format"), "input.format")
+    settings = _sampling_settings(data)
+
+    def setting(name: str, check: Any, *args: Any) -> Any:
+        where, value = settings.get(name, (f"input.{name}", None))
+        return check(value, where, *args)
+
     return ChatRequest(
         kind="native",
-        messages=_messages(data["messages"], "input.messages", openai=False),
-        max_tokens=_max_tokens(data.get("max_tokens"), "input.max_tokens", max_model_len),
-        temperature=_temperature(data.get("temperature"), "input.temperature"),
-        top_p=_top_p(data.get("top_p"), "input.top_p"),
-        stop=_stop(data.get("stop"), "input.stop"),
-        seed=_seed(data.get("seed"), "input.seed"),
+        messages=messages,
+        max_tokens=setting("max_tokens", _max_tokens, max_model_len),
+        temperature=setting("temperature", _temperature),
+        top_p=setting("top_p", _top_p),
+        stop=setting("stop", _stop),
+        seed=setting("seed", _seed),
         stream=_flag(data.get("stream"), "input.stream"),
         include_usage=False,
+        json_output=json_output,
+        extra_sampling={name: _EXTRA_SAMPLING_CHECKS[name](settings[name][1], settings[name][0])
+                        for name in EXTRA_SAMPLING_FIELDS if name in settings},
     )
 
 
-def _parse_openai(data: Mapping[str, Any], max_model_len: int) -> ChatRequest:
+def _response_format(value: Any, field: str) -> bool:
+    if value is None:
+        return False
+    body = _object(value, field)
+    _reject_unknown(body, ("type",), field)
+    if body.get("type") not in RESPONSE_FORMATS:
+        raise _fail(f"{field}.type", body.get("type"), f"one of {', '.join(RESPONSE_FORMATS)}")
+    return body["type"] == "json_object"
+
+
+def _parse_openai(data: Mapping[str, Any], max_model_len: int, served_models: Sequence[str]) -> ChatRequest:
     _reject_unknown(data, ("openai_route", "openai_input"), "input")
     route = data.get("openai_route")
     if route not in OPENAI_ROUTES:
@@ -186,6 +280,7 @@ def _parse_openai(data: Mapping[str, Any], max_model_len: int) -> ChatRequest:
         raise InputError(f"{where}.messages: missing; expected a non-empty list of messages")
     if body.get("model") is not None and not isinstance(body["model"], str):
         raise _fail(f"{where}.model", body["model"], "a string")
+    _check_model(body.get("model"), f"{where}.model", served_models)
     if body.get("n") not in (None, 1):
         raise _fail(f"{where}.n", body["n"], "1 (one choice per request)")
     options = _object(body.get("stream_options") or {}, f"{where}.stream_options")
@@ -202,15 +297,20 @@ def _parse_openai(data: Mapping[str, Any], max_model_len: int) -> ChatRequest:
         seed=_seed(body.get("seed"), f"{where}.seed"),
         stream=_flag(body.get("stream"), f"{where}.stream"),
         include_usage=_flag(options.get("include_usage"), f"{where}.stream_options.include_usage"),
+        json_output=_response_format(body.get("response_format"), f"{where}.response_format"),
     )
 
 
-def parse_job_input(raw: Any, max_model_len: int) -> ChatRequest:
-    """Validates `job["input"]`; raises InputError naming the first field that breaks the contract."""
+def parse_job_input(raw: Any, max_model_len: int, served_models: Sequence[str] = ()) -> ChatRequest:
+    """Validates `job["input"]`; raises InputError naming the first field that breaks the contract.
+
+    `served_models`: the served model's name and its aliases; `model` must be one of them (not checked
+    when empty).
+    """
     data = _object(raw, "input")
     if "openai_route" in data or "openai_input" in data:
-        return _parse_openai(data, max_model_len)
-    return _parse_native(data, max_model_len)
+        return _parse_openai(data, max_model_len, served_models)
+    return _parse_native(data, max_model_len, served_models)
 
 
 def resolve_max_tokens(request: ChatRequest, prompt_tokens: int, max_model_len: int,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Sequence
 
 
 def usage(prompt_tokens: int, completion_tokens: int) -> Dict[str, int]:
@@ -14,10 +14,12 @@ def usage(prompt_tokens: int, completion_tokens: int) -> Dict[str, int]:
     }
 
 
-def model_list(model: str) -> Dict[str, Any]:
+def model_list(models: Sequence[str]) -> Dict[str, Any]:
+    """The served model and its aliases, as vLLM's server lists its served model names."""
+    created = int(time.time())
     return {
         "object": "list",
-        "data": [{"id": model, "object": "model", "created": int(time.time()), "owned_by": "metahuman"}],
+        "data": [{"id": model, "object": "model", "created": created, "owned_by": "metahuman"} for model in models],
     }
 
 

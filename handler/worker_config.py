@@ -7,7 +7,7 @@ at start with the variable's name, its value and what is allowed, instead of fai
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Mapping, Optional, TypeVar
+from typing import Callable, Mapping, Optional, Tuple, TypeVar
 
 ENGINES = ("vllm", "echo")
 DEFAULT_HF_HUB_CACHE = "/runpod-volume/huggingface-cache/hub"
@@ -25,6 +25,9 @@ class WorkerConfig:
     """`vllm` (GPU, production) or `echo` (deterministic, for local runs and tests)."""
     model_name: str
     """A Hugging Face repo id (resolved in `hf_hub_cache`) or an absolute path on the network volume."""
+    model_aliases: Tuple[str, ...]
+    """Other names a job's `model` may give for the served model (MODEL_ALIASES, comma-separated): the
+    names MetaHuman OS's model router sends, e.g. its etc/models.json entry for this model."""
     model_revision: Optional[str]
     tokenizer: Optional[str]
     hf_hub_cache: str
@@ -45,6 +48,11 @@ class WorkerConfig:
     echo_fail_fatal_after: Optional[int] = None
     """Echo engine only, a test switch: after this many generations every later one raises a
     simulated CUDA error, so the unrecoverable-error path (job error, worker exit) can be tested."""
+
+    @property
+    def served_models(self) -> Tuple[str, ...]:
+        """The names a job's `model` may give: the served model first, then its aliases."""
+        return (self.model_name,) + tuple(a for a in self.model_aliases if a != self.model_name)
 
 
 def _read(env: Mapping[str, str], name: str, default: Optional[str]) -> Optional[str]:
@@ -80,6 +88,16 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name}={raw!r} is not allowed: expected true or false")
 
 
+def _names(env: Mapping[str, str], name: str) -> Tuple[str, ...]:
+    raw = _read(env, name, None)
+    if raw is None:
+        return ()
+    names = tuple(part.strip() for part in raw.split(","))
+    if any(not part for part in names):
+        raise ConfigError(f"{name}={raw!r} is not allowed: expected comma-separated non-empty names")
+    return names
+
+
 def load_worker_config(env: Mapping[str, str]) -> WorkerConfig:
     """Parses the worker's settings from an env mapping (os.environ in production, a dict in tests)."""
     engine = (_read(env, "ENGINE", "vllm") or "vllm").lower()
@@ -102,6 +120,7 @@ def load_worker_config(env: Mapping[str, str]) -> WorkerConfig:
     return WorkerConfig(
         engine=engine,
         model_name=model_name,
+        model_aliases=_names(env, "MODEL_ALIASES"),
         model_revision=_read(env, "MODEL_REVISION", None),
         tokenizer=_read(env, "TOKENIZER_NAME", None),
         hf_hub_cache=_read(env, "HF_HUB_CACHE", DEFAULT_HF_HUB_CACHE) or DEFAULT_HF_HUB_CACHE,

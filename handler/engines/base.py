@@ -16,6 +16,10 @@ class GenerationParams:
     top_p: Optional[float] = None
     stop: Optional[List[str]] = None
     seed: Optional[int] = None
+    json_output: bool = False
+    """The answer must be one JSON value (vLLM: structured output, json_object)."""
+    extra: Dict[str, Any] = field(default_factory=dict)
+    """Further validated sampling settings by vLLM's SamplingParams names (top_k, min_p, penalties)."""
 
 
 @dataclass(frozen=True)
@@ -28,8 +32,8 @@ class PreparedPrompt:
 
 @dataclass(frozen=True)
 class EngineDelta:
-    """New text since the previous delta and how many tokens it holds; `finish_reason`
-    ("stop" | "length") only on the last one."""
+    """New text since the previous delta and how many tokens it holds; `finish_reason` only on the
+    last one: "stop", "length", or "repetition" (vLLM stopped a repetitive pattern)."""
 
     text: str
     completion_tokens: int

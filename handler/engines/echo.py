@@ -3,7 +3,10 @@
 It goes through the same handler code as vLLM. Tokens are whitespace-separated words: the prompt
 counts the words of every message, `max_tokens` is a word budget (finish_reason "length" when it cuts),
 and ECHO_TOKEN_DELAY_MS sleeps between words so streaming and cancel can be observed.
-Sampling settings (temperature, top_p, stop, seed) do not change what it says.
+Sampling settings (temperature, top_p, stop, seed) do not change what it says. With `json_output`
+(`format: "json"`) it answers the JSON object `{"echo": "<last user message>"}`, split into tokens at
+its spaces, so the answer is valid JSON whenever max_tokens does not cut it (as with vLLM's structured
+output, a cut answer ends with finish_reason "length").
 Test switch: with ECHO_FAIL_FATAL_AFTER=n, the first n generations run and every later one raises a
 simulated CUDA error (as a GPU fault would, the engine stays broken), which the handler treats as
 unrecoverable: the job fails and the worker exits so the platform replaces it.
@@ -12,6 +15,7 @@ unrecoverable: the job fails and the worker exits so the platform replaces it.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import AsyncIterator, List, Optional, Sequence, Set
 
@@ -41,6 +45,8 @@ class EchoEngine:
     async def generate(self, prompt: PreparedPrompt, params: GenerationParams,
                        request_id: str) -> AsyncIterator[EngineDelta]:
         words: List[str] = prompt.payload
+        if params.json_output:
+            words = json.dumps({"echo": " ".join(words)}).split(" ")
         budget = min(len(words), params.max_tokens)
         finish_reason = "length" if len(words) > params.max_tokens else "stop"
         self.generations += 1

@@ -1,16 +1,22 @@
-"""The production engine: vLLM's AsyncLLMEngine, with the model read from the network volume.
+"""The production engine: vLLM 0.33's AsyncLLMEngine, with the model read from the network volume.
 
-vLLM is imported inside functions so the echo engine and the tests run without it installed.
+vLLM is imported inside functions so the echo engine and the tests run without it installed; the tests
+run it against a strict fake recorded from vLLM 0.33.0's signatures (tests/fakes/vllm).
+Finish reasons as vLLM means them (vllm/v1/engine/__init__.py, FinishReason): `stop`, `length` and
+`repetition` end an answer; `error` is a retryable request-level internal error and `abort` means the
+request was aborted (we abort only stopped jobs, which no longer read the stream): neither is an answer,
+both fail the job as retryable (engine_errors.RetryableEngineError).
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
 import os
 from typing import Any, AsyncIterator, List, Optional, Sequence
 
 from worker_config import WorkerConfig
+
+from engine_errors import RetryableEngineError
 
 from .base import EngineDelta, GenerationParams, Message, PreparedPrompt
 
@@ -46,10 +52,20 @@ def resolve_model(config: WorkerConfig) -> str:
     return config.model_name
 
 
-def _finish_reason(raw: Optional[str]) -> Optional[str]:
-    if raw is None:
-        return None
-    return "length" if raw == "length" else "stop"
+ANSWER_FINISH_REASONS = ("stop", "length", "repetition")
+
+
+def _finish_reason(raw: Optional[str], request_id: str) -> str:
+    """An answer's finish reason; raises for the reasons that mean there is no answer."""
+    if raw in ANSWER_FINISH_REASONS:
+        return raw  # type: ignore[return-value]
+    if raw == "error":
+        raise RetryableEngineError(f"vLLM reported a retryable internal error for request {request_id} "
+                                   "(finish_reason=error)")
+    if raw == "abort":
+        raise RetryableEngineError(f"vLLM aborted request {request_id} before it finished "
+                                   "(finish_reason=abort)")
+    raise RetryableEngineError(f"vLLM finished request {request_id} with an unknown reason {raw!r}")
 
 
 class VllmEngine:
@@ -83,37 +99,40 @@ class VllmEngine:
                  config.model_name, config.max_model_len, config.gpu_memory_utilization)
         return cls(AsyncLLMEngine.from_engine_args(args), config)
 
-    async def _get_tokenizer(self) -> Any:
+    def _get_tokenizer(self) -> Any:
         if self._tokenizer is None:
-            # get_tokenizer() is a coroutine in older vLLM releases and a plain method in newer ones.
-            tokenizer = self._engine.get_tokenizer()
-            self._tokenizer = await tokenizer if inspect.isawaitable(tokenizer) else tokenizer
+            self._tokenizer = self._engine.get_tokenizer()  # a plain method in vLLM 0.33
         return self._tokenizer
 
     async def prepare(self, messages: Sequence[Message]) -> PreparedPrompt:
-        ids = build_prompt_token_ids(await self._get_tokenizer(), messages)
+        ids = build_prompt_token_ids(self._get_tokenizer(), messages)
         return PreparedPrompt(prompt_tokens=len(ids), payload=ids)
 
     async def generate(self, prompt: PreparedPrompt, params: GenerationParams,
                        request_id: str) -> AsyncIterator[EngineDelta]:
-        from vllm import SamplingParams
-        from vllm.sampling_params import RequestOutputKind
+        from vllm import SamplingParams, TokensPrompt
+        from vllm.sampling_params import RequestOutputKind, StructuredOutputsParams
 
-        optional = {"top_p": params.top_p, "stop": params.stop, "seed": params.seed}
+        optional = {"top_p": params.top_p, "stop": params.stop, "seed": params.seed, **params.extra}
+        if params.json_output:  # vLLM's structured output: the answer is one JSON object
+            optional["structured_outputs"] = StructuredOutputsParams(json_object=True)
         sampling = SamplingParams(
             max_tokens=params.max_tokens,  # always: vLLM's default is 16 tokens
             temperature=params.temperature,
             output_kind=RequestOutputKind.DELTA,
             **{name: value for name, value in optional.items() if value is not None},
         )
-        # Token ids, not text: vLLM would otherwise tokenize again and may add a second BOS.
-        async for output in self._engine.generate({"prompt_token_ids": prompt.payload},
+        # Token ids, not text: vLLM would otherwise tokenize again and may add a second BOS. vLLM 0.33
+        # still takes a TokensPrompt as a "raw prompt" (one deprecation warning per process); its
+        # replacement, the engine's Renderer pipeline, renders chat templates itself and so would lose
+        # the one-BOS rule above.
+        async for output in self._engine.generate(TokensPrompt(prompt_token_ids=prompt.payload),
                                                   sampling, request_id):
             completion = output.outputs[0]
             yield EngineDelta(
                 text=completion.text,
                 completion_tokens=len(completion.token_ids),
-                finish_reason=_finish_reason(completion.finish_reason) if output.finished else None,
+                finish_reason=_finish_reason(completion.finish_reason, request_id) if output.finished else None,
             )
 
     async def abort(self, request_id: str) -> None:

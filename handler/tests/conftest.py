@@ -70,6 +70,7 @@ def fake_vllm(monkeypatch):
 
     for calls in vllm.RECORD.values():
         calls.clear()
+    vllm.SCRIPT.clear()
     vllm.SCRIPT.update(vllm.DEFAULT_SCRIPT)
     yield vllm
     for name in [n for n in sys.modules if n == "vllm" or n.startswith("vllm.")]:

@@ -7,7 +7,7 @@ import pytest
 from conftest import echo_config, run_job
 from engine_errors import classify_fatal
 from engines.echo import EchoEngine
-from job_handler import make_handler
+from job_handler import JobHandler
 from worker_config import ConfigError, load_worker_config
 from worker_exit import EXIT_ENGINE_DEAD, FatalExit
 
@@ -21,11 +21,9 @@ def torch_oom(message="CUDA out of memory. Tried to allocate 2.00 GiB"):
 
 # --- classification -------------------------------------------------------------------------------
 
-def test_vllm_engine_dead_errors_are_fatal(fake_vllm):
-    from vllm.engine.async_llm_engine import AsyncEngineDeadError
+def test_vllm_engine_dead_error_is_fatal(fake_vllm):
     from vllm.v1.engine.exceptions import EngineDeadError
 
-    assert classify_fatal(AsyncEngineDeadError("Background loop has errored already.")) == "the vLLM engine is dead"
     assert classify_fatal(EngineDeadError()) == "the vLLM engine is dead"
 
 
@@ -68,14 +66,14 @@ def test_other_errors_fail_only_their_job(error):
 def echo_handler(fail_after, calls):
     config = echo_config(ECHO_FAIL_FATAL_AFTER=str(fail_after))
     engine = EchoEngine(config.model_name, config.max_model_len, 0, config.echo_fail_fatal_after)
-    return engine, make_handler(engine, config, on_fatal=calls.append)
+    return engine, JobHandler(engine, config, on_fatal=calls.append).handle
 
 
 async def test_fatal_error_fails_the_job_saying_what_happened_and_what_to_do():
     calls = []
     engine, handler = echo_handler(1, calls)
     [ok] = await run_job(handler, {"messages": USER})
-    assert ok["response"] == "one two three"
+    assert ok["choices"][0]["tokens"] == ["one two three"]
     assert calls == []
 
     [failed] = await run_job(handler, {"messages": USER, "stream": True}, job_id="job-dead")
@@ -105,8 +103,8 @@ async def test_vllm_engine_dying_mid_stream_keeps_what_was_streamed_then_fails(f
 
     config = load_worker_config({"MODEL_NAME": "org/model", "STREAM_BATCH_TOKENS": "1"})
     calls = []
-    handler = make_handler(build_engine(config), config, on_fatal=calls.append)
-    fake_vllm.SCRIPT.update(fail_after=1, fail_with=EngineDeadError())  # then abort raises it too
+    handler = JobHandler(build_engine(config), config, on_fatal=calls.append).handle
+    fake_vllm.SCRIPT.update(fail_after=1, fail_with=EngineDeadError())
     outputs = await run_job(handler, {"messages": USER, "stream": True}, job_id="job-v1")
     assert outputs[0] == {"text": "Hello"}
     assert outputs[1]["error"].startswith("engine: the vLLM engine is dead (EngineDeadError: EngineCore")
@@ -115,12 +113,13 @@ async def test_vllm_engine_dying_mid_stream_keeps_what_was_streamed_then_fails(f
     assert fake_vllm.RECORD["abort"] == ["job-v1"]
 
 
-async def test_a_dead_vllm_engine_fails_already_in_the_tokenizer(fake_vllm):
+async def test_a_dead_vllm_engine_fails_the_next_job_at_generate(fake_vllm):
+    # vLLM 0.33: get_tokenizer() still works on a dead engine; generate() raises EngineDeadError.
     from engines import build_engine
 
     config = load_worker_config({"MODEL_NAME": "org/model"})
     calls = []
-    handler = make_handler(build_engine(config), config, on_fatal=calls.append)
+    handler = JobHandler(build_engine(config), config, on_fatal=calls.append).handle
     fake_vllm.SCRIPT.update(dead=True)
     [output] = await run_job(handler, {"messages": USER})
     assert output["error"].startswith("engine: the vLLM engine is dead")
@@ -132,13 +131,15 @@ async def test_a_recoverable_engine_error_fails_only_its_job(fake_vllm):
 
     config = load_worker_config({"MODEL_NAME": "org/model"})
     calls = []
-    handler = make_handler(build_engine(config), config, on_fatal=calls.append)
+    handler = JobHandler(build_engine(config), config, on_fatal=calls.append).handle
     fake_vllm.SCRIPT.update(fail_after=0, fail_with=ValueError("sampler rejected the request"))
     [failed] = await run_job(handler, {"messages": USER})
-    assert failed == {"error": "engine: ValueError: sampler rejected the request"}
+    # vLLM wraps it: `raise EngineGenerateError() from error`, and aborts the request itself.
+    assert failed == {"error": "engine: EngineGenerateError caused by ValueError: sampler rejected the "
+                               "request. The engine is fine; send the request again"}
     fake_vllm.SCRIPT.update(fail_with=None)
     [ok] = await run_job(handler, {"messages": USER})
-    assert ok["response"] == "Hello, world"
+    assert ok["choices"][0]["tokens"] == ["Hello, world"]
     assert calls == []
 
 

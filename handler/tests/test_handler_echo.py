@@ -8,7 +8,7 @@ import pytest
 
 from conftest import echo_config, run_job
 from engines.echo import EchoEngine
-from job_handler import make_handler
+from job_handler import JobHandler
 
 WORDS = "one two three four five six seven"
 
@@ -16,7 +16,7 @@ WORDS = "one two three four five six seven"
 def build(**env):
     config = echo_config(**env)
     engine = EchoEngine(config.model_name, config.max_model_len, config.echo_token_delay_ms)
-    return engine, make_handler(engine, config)
+    return engine, JobHandler(engine, config).handle
 
 
 def chat(content=WORDS, **extra):
@@ -29,12 +29,13 @@ def test_handler_is_an_async_generator_function_so_the_sdk_streams_it():
     assert inspect.isasyncgenfunction(handler)
 
 
-async def test_non_streaming_job_yields_the_full_contract_once():
+async def test_non_streaming_job_yields_the_whole_answer_once_in_worker_vllm_shape():
     _, handler = build()
     outputs = await run_job(handler, chat(max_tokens=50, temperature=0))
+    # The SDK aggregates yields into a list: this one element is the job's whole output.
     assert outputs == [{
-        "response": WORDS, "model": "echo", "finish_reason": "stop",
-        "usage": {"prompt_tokens": 9, "completion_tokens": 7, "total_tokens": 16},
+        "choices": [{"tokens": [WORDS], "finish_reason": "stop"}],
+        "usage": {"input": 9, "output": 7}, "model": "echo",
     }]
     json.dumps(outputs)  # everything the handler yields is JSON
 
@@ -42,9 +43,8 @@ async def test_non_streaming_job_yields_the_full_contract_once():
 async def test_max_tokens_is_a_word_budget_and_reports_length():
     _, handler = build()
     [output] = await run_job(handler, chat(max_tokens=3))
-    assert output["response"] == "one two three"
-    assert output["finish_reason"] == "length"
-    assert output["usage"]["completion_tokens"] == 3
+    assert output["choices"] == [{"tokens": ["one two three"], "finish_reason": "length"}]
+    assert output["usage"] == {"input": 9, "output": 3}
 
 
 async def test_streaming_yields_text_batches_then_finish_with_usage():
@@ -79,7 +79,7 @@ async def test_prompt_plus_max_tokens_must_fit_max_model_len():
     [output] = await run_job(handler, chat(max_tokens=12))  # prompt is 9 words
     assert output["error"].startswith("input.max_tokens: 12 is not allowed; the prompt is 9 tokens")
     [output] = await run_job(handler, chat(max_tokens=11))
-    assert output["finish_reason"] == "stop"
+    assert output["choices"][0]["finish_reason"] == "stop"
 
 
 async def test_openai_chat_completion():
@@ -152,3 +152,28 @@ async def test_jobs_run_concurrently_on_one_engine():
     # Interleaved yields show both jobs were in flight at once on the one event loop.
     assert order[:2] in (["a", "b"], ["b", "a"])
     assert sorted(order) == ["a"] * 3 + ["b"] * 3
+
+
+async def test_json_format_answers_valid_json_holding_the_echo():
+    _, handler = build()
+    [output] = await run_job(handler, chat(content='say "hi" twice', format="json", max_tokens=50))
+    assert json.loads(output["choices"][0]["tokens"][0]) == {"echo": 'say "hi" twice'}
+    assert output["choices"][0]["finish_reason"] == "stop"
+    streamed = await run_job(handler, chat(content="a b", format="json", stream=True))
+    assert json.loads("".join(o["text"] for o in streamed)) == {"echo": "a b"}
+
+
+async def test_a_model_the_worker_does_not_serve_is_refused_listing_what_it_serves():
+    _, handler = build(MODEL_NAME="org/model", MODEL_ALIASES="llama3:8b")
+    [output] = await run_job(handler, chat(model="llama3:8b", max_tokens=2))
+    assert output["model"] == "org/model"
+    assert output["choices"][0]["tokens"] == ["one two"]
+    assert await run_job(handler, chat(model="mistral")) == [{
+        "error": "input.model: 'mistral' is not served by this worker; it serves 'org/model', 'llama3:8b' "
+                 "(set MODEL_ALIASES on the endpoint to accept other names)"}]
+
+
+async def test_openai_models_route_lists_the_aliases_too():
+    _, handler = build(MODEL_NAME="org/model", MODEL_ALIASES="llama3:8b,default")
+    [output] = await run_job(handler, {"openai_route": "/v1/models"})
+    assert [m["id"] for m in output["data"]] == ["org/model", "llama3:8b", "default"]

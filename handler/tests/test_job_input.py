@@ -74,3 +74,63 @@ def test_missing_max_tokens_takes_the_default_or_what_the_context_leaves():
     assert resolve_max_tokens(request, 90, 100, 16) == 10
     with pytest.raises(InputError, match="^input.messages: the prompt is 100 tokens"):
         resolve_max_tokens(request, 100, 100, 16)
+
+
+SERVED = ("org/model", "llama3:8b")
+
+
+def test_model_must_name_the_served_model_or_an_alias():
+    assert parse_job_input({"messages": USER, "model": "org/model"}, 100, SERVED).kind == "native"
+    assert parse_job_input({"messages": USER, "model": "llama3:8b"}, 100, SERVED).kind == "native"
+    with pytest.raises(InputError) as info:
+        parse_job_input({"messages": USER, "model": "gpt-4o"}, 100, SERVED)
+    assert str(info.value) == ("input.model: 'gpt-4o' is not served by this worker; it serves 'org/model', "
+                               "'llama3:8b' (set MODEL_ALIASES on the endpoint to accept other names)")
+    with pytest.raises(InputError, match=r"^input.openai_input.model: 'gpt-4o' is not served"):
+        parse_job_input({"openai_route": "/v1/chat/completions",
+                         "openai_input": {"model": "gpt-4o", "messages": USER}}, 100, SERVED)
+    with pytest.raises(InputError, match=r"^input.model: 3 is not served"):
+        parse_job_input({"messages": USER, "model": 3}, 100, SERVED)
+
+
+def test_format_json_and_openai_json_object_ask_for_json():
+    assert parse_job_input({"messages": USER, "format": "json"}, 100).json_output is True
+    assert parse_job_input({"messages": USER, "format": "text"}, 100).json_output is False
+    assert parse_job_input({"messages": USER}, 100).json_output is False
+    openai = parse_job_input({"openai_route": "/v1/chat/completions", "openai_input": {
+        "messages": USER, "response_format": {"type": "json_object"}}}, 100)
+    assert openai.json_output is True
+
+
+def test_sampling_params_of_worker_vllm_are_read_like_top_level_fields():
+    request = parse_job_input({"messages": USER, "sampling_params": {
+        "max_tokens": 7, "temperature": 0, "top_p": 0.5, "stop": "##", "seed": 3, "top_k": 20,
+        "repetition_penalty": 1.2}}, 100)
+    assert (request.max_tokens, request.temperature, request.top_p, request.stop, request.seed) == (
+        7, 0.0, 0.5, ["##"], 3)
+    assert request.extra_sampling == {"top_k": 20, "repetition_penalty": 1.2}
+
+
+@pytest.mark.parametrize("job_input,message", [
+    ({"messages": USER, "format": "yaml"}, "input.format: 'yaml' is not allowed; expected one of text, json"),
+    ({"messages": USER, "sampling_params": []}, "input.sampling_params: [] is not allowed; expected an object"),
+    ({"messages": USER, "sampling_params": {"max_new_tokens": 5}},
+     "input.sampling_params.max_new_tokens: unknown field; allowed fields are max_tokens, temperature, top_p, "
+     "stop, seed, top_k, min_p, presence_penalty, frequency_penalty, repetition_penalty"),
+    ({"messages": USER, "max_tokens": 5, "sampling_params": {"max_tokens": 6}},
+     "input.sampling_params.max_tokens: also given as input.max_tokens; give it once"),
+    ({"messages": USER, "sampling_params": {"max_tokens": 0}},
+     "input.sampling_params.max_tokens: 0 is not allowed; expected an integer from 1 to 100 (max_model_len)"),
+    ({"messages": USER, "sampling_params": {"temperature": 9}},
+     "input.sampling_params.temperature: 9 is not allowed; expected a number from 0 to 2"),
+    ({"messages": USER, "sampling_params": {"top_k": 1.5}},
+     "input.sampling_params.top_k: 1.5 is not allowed; expected an integer, -1 or 0 for all tokens, or a positive count"),
+    ({"messages": USER, "sampling_params": {"repetition_penalty": 0}},
+     "input.sampling_params.repetition_penalty: 0 is not allowed; expected a number greater than 0 (1 means none), at most 10"),
+    ({"openai_route": "/v1/chat/completions", "openai_input": {"messages": USER, "response_format": {"type": "json_schema"}}},
+     "input.openai_input.response_format.type: 'json_schema' is not allowed; expected one of text, json_object"),
+])
+def test_new_fields_name_what_is_wrong(job_input, message):
+    with pytest.raises(InputError) as info:
+        parse_job_input(job_input, 100)
+    assert str(info.value) == message

@@ -9,7 +9,7 @@ import pytest
 from conftest import echo_config
 from engines.echo import EchoEngine
 from handler import drain, is_local_run
-from job_handler import make_handler
+from job_handler import JobHandler
 from runpod.serverless.modules import rp_job
 from runpod.serverless.modules.rp_handler import is_generator
 
@@ -18,7 +18,7 @@ JOB = {"id": "sdk-1", "input": {"messages": [{"role": "user", "content": "a b"}]
 
 def handler_pair():
     config = echo_config()
-    handler = make_handler(EchoEngine("echo", config.max_model_len), config)
+    handler = JobHandler(EchoEngine("echo", config.max_model_len), config).handle
     return handler, drain(handler)
 
 
@@ -35,8 +35,8 @@ async def test_drained_handler_returns_what_the_platform_stores_for_the_job():
     _, drained = handler_pair()
     assert not is_generator(drained)
     result = await rp_job.run_job(drained, dict(JOB))
-    assert result == {"output": [{"response": "a b", "model": "echo", "finish_reason": "stop",
-                                  "usage": {"prompt_tokens": 2, "completion_tokens": 2, "total_tokens": 4}}]}
+    assert result == {"output": [{"choices": [{"tokens": ["a b"], "finish_reason": "stop"}],
+                                  "usage": {"input": 2, "output": 2}, "model": "echo"}]}
     failed = await rp_job.run_job(drained, {"id": "sdk-2", "input": {"messages": []}})
     assert failed["error"].startswith("input.messages:")
 
@@ -45,7 +45,8 @@ async def test_sdk_generator_path_turns_an_error_yield_into_a_failed_job():
     handler, _ = handler_pair()
     outputs = [o async for o in rp_job.run_job_generator(handler, {"id": "sdk-3", "input": {"x": 1}})]
     assert outputs == [{"output": {"error": "input.x: unknown field; allowed fields are messages, "
-                                             "max_tokens, temperature, top_p, stop, seed, stream"}}]
+                                             "max_tokens, temperature, top_p, stop, seed, stream, model, "
+                                             "format, sampling_params"}}]
 
 
 async def turns_until(predicate, turns=50):
@@ -63,7 +64,7 @@ async def test_a_stop_aborts_the_engine_request_as_soon_as_the_job_task_ends(mon
     # asyncio.wait on it: the task's CancelledError is never read and the task stays referenced.
     config = echo_config(ECHO_TOKEN_DELAY_MS="1", STREAM_BATCH_TOKENS="1")
     engine = EchoEngine("echo", config.max_model_len, 300.0 if stop_during == "engine" else 1.0)
-    handler = make_handler(engine, config)
+    handler = JobHandler(engine, config).handle
     posts, posted, in_post, never = [], asyncio.Event(), asyncio.Event(), asyncio.Event()
 
     async def stream_result(_session, output, _job):  # the SDK's post of a chunk

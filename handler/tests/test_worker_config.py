@@ -43,3 +43,11 @@ def test_bad_values_name_the_variable_the_value_and_what_is_allowed(name, value,
 
 def test_blank_values_fall_back_to_defaults():
     assert load_worker_config({"ENGINE": "echo", "MAX_CONCURRENCY": " "}).max_concurrency == 30
+
+
+def test_model_aliases_are_served_names_after_the_model():
+    config = load_worker_config({"MODEL_NAME": "org/m", "MODEL_ALIASES": " llama3:8b , org/m,default "})
+    assert config.served_models == ("org/m", "llama3:8b", "default")
+    assert load_worker_config({"MODEL_NAME": "org/m"}).served_models == ("org/m",)
+    with pytest.raises(ConfigError, match="MODEL_ALIASES='a,,b' is not allowed: expected comma-separated non-empty names"):
+        load_worker_config({"MODEL_NAME": "org/m", "MODEL_ALIASES": "a,,b"})

@@ -31,8 +31,7 @@ def test_test_input_runs_one_job_and_prints_the_output():
     result = run_test_input({"input": {"messages": [{"role": "user", "content": "hello volume"}],
                                        "max_tokens": 8, "temperature": 0}})
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "'response': 'hello volume'" in result.stdout
-    assert "'finish_reason': 'stop'" in result.stdout
+    assert "'choices': [{'tokens': ['hello volume'], 'finish_reason': 'stop'}]" in result.stdout
 
 
 def test_test_input_with_bad_input_exits_1_naming_the_field():
@@ -211,8 +210,8 @@ def test_real_loop_streams_yields_and_aggregates_them_as_the_output(worker_loop)
 
     # A non-streaming job from a generator handler: one yield, so the output is a one-element list.
     assert fake.done["job-plain"]["body"]["output"] == [{
-        "response": "one two", "model": "echo", "finish_reason": "length",
-        "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}}]
+        "choices": [{"tokens": ["one two"], "finish_reason": "length"}],
+        "usage": {"input": 5, "output": 2}, "model": "echo"}]
 
     # An error yield fails the job with the message as a string.
     assert fake.done["job-bad"]["body"] == {

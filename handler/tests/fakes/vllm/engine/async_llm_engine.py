@@ -1,5 +1,6 @@
-"""vLLM V0's engine-dead error, at its real import path (vllm.engine.async_llm_engine)."""
+"""vllm.engine.async_llm_engine in vLLM 0.33.0: AsyncLLMEngine is only an alias of AsyncLLM (V1).
+V0's AsyncEngineDeadError is gone."""
 
+from vllm.v1.engine.async_llm import AsyncLLM
 
-class AsyncEngineDeadError(RuntimeError):
-    pass
+AsyncLLMEngine = AsyncLLM

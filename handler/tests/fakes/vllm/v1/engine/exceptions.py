@@ -1,9 +1,18 @@
-"""vLLM V1's engine-dead error, at its real import path (vllm.v1.engine.exceptions)."""
+"""vllm.v1.engine.exceptions as in vLLM 0.33.0 (vllm/v1/engine/exceptions.py)."""
+
+from vllm.exceptions import VLLMServerError
 
 
-class EngineDeadError(Exception):
+class EngineGenerateError(VLLMServerError):
+    """Raised when a AsyncLLM.generate() fails. Recoverable. (vLLM raises it `from` the real cause.)"""
+
+
+class EngineDeadError(VLLMServerError):
+    """Raised when the EngineCore dies. Unrecoverable."""
+
+    ENGINE_DEAD_MESSAGE = "EngineCore encountered an issue. See stack trace (above) for the root cause."
+    CLIENT_MESSAGE = "The server had an error while processing your request."
+
     def __init__(self, *args, suppress_context: bool = False, **kwargs) -> None:
-        # vLLM's own text for it: the root cause is logged by the engine core, above.
-        super().__init__("EngineCore encountered an issue. See stack trace (above) for the root cause.",
-                         *args, **kwargs)
+        super().__init__(self.ENGINE_DEAD_MESSAGE, *args, **kwargs)
         self.__suppress_context__ = suppress_context
