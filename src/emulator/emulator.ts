@@ -9,7 +9,7 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import { jobSystemPlugin, type JobSystemOptions } from "./job-system";
 import { restV2Plugin } from "./rest-v2";
-import { BillingLedger, billingPlugin } from "./billing";
+import { BillingLedger } from "./billing";
 import { openaiRoutePlugin } from "./openai-route";
 
 export interface EmulatorOptions {
@@ -26,9 +26,9 @@ export interface EmulatorOptions {
 export async function buildEmulator(options: EmulatorOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: options.logger ?? false });
   // Plugins are registered here as they are written (REST v2, job API, worker protocol, billing).
-  await app.register(restV2Plugin, { apiKey: options.apiKey }); // first: its fault hooks cover every later route
   const ledger = options.billing ?? new BillingLedger();
-  await app.register(billingPlugin, { apiKey: options.apiKey, ledger });
+  // First: its fault hooks cover every later route; it decorates the app with the state and the ledger.
+  await app.register(restV2Plugin, { apiKey: options.apiKey, ledger });
   // One clock for jobs and billing (unless the caller gives the jobs their own): worker-seconds are stamped
   // by the job store's clock and billed up to the ledger's "now", so a test clock must drive both.
   await app.register(jobSystemPlugin, { endpoints: app.runpodRest.jobEndpoint, now: ledger.now, ...options.jobs, apiKey: options.apiKey });

@@ -1,12 +1,24 @@
-// Request-body validation as RunPod does it: the spec's own JSON schemas (vendored from the official
-// OpenAPI document in spec/request-schemas.json, drift caught by the contract test), checked with a
-// JSON Schema 2020-12 validator, failures reported as problem+json 422 with one line per field.
+// Request validation as RunPod does it, from the spec itself (the in-repo copy of RunPod's OpenAPI
+// document, spec/runpod-openapi-v2.json): request bodies against the operation's JSON schema (problem+json
+// 422, one line per field), query strings against the operation's parameters (problem+json 400). A JSON
+// Schema 2020-12 validator compiles the document's own schemas; nothing here restates a rule by hand.
 import Ajv2020 from "ajv/dist/2020";
 import type { ErrorObject, ValidateFunction } from "ajv";
-import requestSchemas from "./spec/request-schemas.json";
-import type { RequestSchemaName } from "./spec/extract-request-schemas";
+import { runpodSpec, specOperations, type JsonSchema, type SpecOperation, type SpecParameter } from "./spec/runpod-spec";
 
 const DOCUMENT_ID = "https://emulator.local/runpod-openapi-v2";
+
+/** The request bodies the emulator serves, by their component schema name. */
+export const REQUEST_SCHEMA_NAMES = [
+  "CreateNetworkVolumeRequest",
+  "UpdateNetworkVolumeRequest",
+  "CreateEndpointRequest",
+  "UpdateEndpointRequest",
+  "CreatePodRequest",
+  "UpdatePodRequest",
+  "PodActionRequest",
+] as const;
+export type RequestSchemaName = (typeof REQUEST_SCHEMA_NAMES)[number];
 
 export type BodyValidator = (body: unknown) => string[];
 
@@ -20,7 +32,11 @@ export function formatAjvError(error: ErrorObject): string {
   return `${where}: ${error.message}`;
 }
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+/** The leaf failures: `if`/`then` and union wrappers repeat what the leaves already say. */
+export function leafErrors(errors: ErrorObject[] | null | undefined): string[] {
+  const leaves = (errors ?? []).filter((e) => !["if", "not", "anyOf", "oneOf", "allOf"].includes(e.keyword));
+  return [...new Set(leaves.map(formatAjvError))];
+}
 
 /**
  * Rewrites `if`/`then`/`else` as the equivalent `anyOf: [{not: if}, {allOf: [if, then]}]` (and the
@@ -28,41 +44,99 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
  * `allOf` evaluated when a root `if` fails, and then rejects every field under
  * `unevaluatedProperties: false` (CreateEndpointRequest has exactly that shape).
  */
-export function rewriteConditionals(value: Json): Json {
+export function rewriteConditionals(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(rewriteConditionals);
   if (value === null || typeof value !== "object") return value;
-  const out: Record<string, Json> = {};
+  const out: Record<string, unknown> = {};
   for (const [key, inner] of Object.entries(value)) out[key] = rewriteConditionals(inner);
   if (!("if" in out)) return out;
   const { if: condition, then: whenTrue, else: whenFalse, ...rest } = out;
-  const branches: Json[] = [
-    whenFalse === undefined ? { not: condition as Json } : { allOf: [{ not: condition as Json }, whenFalse] },
-    whenTrue === undefined ? (condition as Json) : { allOf: [condition as Json, whenTrue] },
+  const branches = [
+    whenFalse === undefined ? { not: condition } : { allOf: [{ not: condition }, whenFalse] },
+    whenTrue === undefined ? condition : { allOf: [condition, whenTrue] },
   ];
-  const previous = Array.isArray(rest.allOf) ? rest.allOf : [];
+  const previous: unknown[] = Array.isArray(rest.allOf) ? rest.allOf : [];
   return { ...rest, allOf: [...previous, { anyOf: branches }] };
 }
 
-export function createBodyValidators(): Record<RequestSchemaName, BodyValidator> {
-  const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
-  ajv.addSchema({ $id: DOCUMENT_ID, components: { schemas: rewriteConditionals(requestSchemas as unknown as Json) } });
+// RFC 3339 date-time, as OpenAPI's `format: date-time` means it (Date.parse alone accepts far more).
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+export const isRfc3339 = (s: string): boolean => RFC3339.test(s) && !Number.isNaN(Date.parse(s));
+
+/** An Ajv with the whole document loaded under DOCUMENT_ID, so schemas compile where they stand. */
+function specAjv(): Ajv2020 {
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  ajv.addFormat("date-time", isRfc3339);
+  // OpenAPI's numeric formats (float, double) and uri are hints for code generators, not constraints here.
+  for (const hint of ["float", "double", "uri"]) ajv.addFormat(hint, true);
+  ajv.addSchema({ ...(rewriteConditionals(runpodSpec()) as object), $id: DOCUMENT_ID });
+  return ajv;
+}
+
+export function createBodyValidators(ajv: Ajv2020 = specAjv()): Record<RequestSchemaName, BodyValidator> {
   const make = (name: RequestSchemaName): BodyValidator => {
     const validate = ajv.getSchema(`${DOCUMENT_ID}#/components/schemas/${name}`) as ValidateFunction | undefined;
-    if (validate === undefined) throw new Error(`no schema ${name} in spec/request-schemas.json`);
-    return (body) => {
-      if (validate(body)) return [];
-      // `if`/`then` and union wrappers repeat what the leaf errors already say.
-      const leaves = (validate.errors ?? []).filter((e) => !["if", "not", "anyOf", "oneOf", "allOf"].includes(e.keyword));
-      return [...new Set(leaves.map(formatAjvError))];
-    };
+    if (validate === undefined) throw new Error(`no schema ${name} in spec/runpod-openapi-v2.json`);
+    return (body) => (validate(body) ? [] : leafErrors(validate.errors));
   };
-  return {
-    CreateNetworkVolumeRequest: make("CreateNetworkVolumeRequest"),
-    UpdateNetworkVolumeRequest: make("UpdateNetworkVolumeRequest"),
-    CreateEndpointRequest: make("CreateEndpointRequest"),
-    UpdateEndpointRequest: make("UpdateEndpointRequest"),
-    CreatePodRequest: make("CreatePodRequest"),
-    UpdatePodRequest: make("UpdatePodRequest"),
-    PodActionRequest: make("PodActionRequest"),
+  return Object.fromEntries(REQUEST_SCHEMA_NAMES.map((name) => [name, make(name)])) as Record<RequestSchemaName, BodyValidator>;
+}
+
+export type QueryValidator = (query: Record<string, unknown>) => { query: Record<string, unknown>; errors: string[] };
+
+/** The schema a `$ref` points at, inside the document (for coercing a query value to its type). */
+function resolveSchema(schema: JsonSchema | undefined): JsonSchema | undefined {
+  if (schema?.$ref === undefined) return schema;
+  return runpodSpec().components.schemas[schema.$ref.replace("#/components/schemas/", "")];
+}
+
+/** A query string value (always text) as the parameter's type, when it is one; else left for the schema to refuse. */
+function coerce(raw: unknown, parameter: SpecParameter): unknown {
+  const schema = resolveSchema(parameter.schema);
+  const type = Array.isArray(schema?.type) ? schema?.type[0] : schema?.type;
+  if (type === "array") {
+    // style form, explode false: `a,b,c`; explode true (the default): the parameter repeated.
+    const items = Array.isArray(raw) ? raw : typeof raw === "string" && parameter.explode === false ? raw.split(",") : [raw];
+    const itemParameter = { ...parameter, schema: schema?.items };
+    return items.map((item) => coerce(item, itemParameter));
+  }
+  if (typeof raw !== "string") return raw;
+  if (type === "integer" && /^-?\d+$/.test(raw)) return Number(raw);
+  if (type === "number" && raw.trim() !== "" && Number.isFinite(Number(raw))) return Number(raw);
+  if (type === "boolean" && (raw === "true" || raw === "false")) return raw === "true";
+  return raw;
+}
+
+/** The query validators of every operation in the spec, by `METHOD /path/{template}`. */
+export function createQueryValidators(ajv: Ajv2020 = specAjv()): Map<string, QueryValidator> {
+  const validators = new Map<string, QueryValidator>();
+  for (const operation of specOperations()) validators.set(operationKey(operation), queryValidator(ajv, operation));
+  return validators;
+}
+
+export const operationKey = (operation: Pick<SpecOperation, "method" | "path">): string => `${operation.method.toUpperCase()} ${operation.path}`;
+
+function queryValidator(ajv: Ajv2020, operation: SpecOperation): QueryValidator {
+  const parameters = operation.parameters.filter((p) => p.in === "query");
+  // Local `$ref`s point into the document: made absolute so the schema compiles on its own.
+  const absolute = (schema: JsonSchema | undefined): unknown =>
+    JSON.parse(JSON.stringify(schema ?? {}).replaceAll('"#/components/', `"${DOCUMENT_ID}#/components/`));
+  const validate = ajv.compile({
+    type: "object",
+    properties: Object.fromEntries(parameters.map((p) => [p.name, absolute(p.schema)])),
+    required: parameters.filter((p) => p.required).map((p) => p.name),
+    additionalProperties: false,
+  });
+  const byName = new Map(parameters.map((p) => [p.name, p]));
+  return (query) => {
+    const coerced: Record<string, unknown> = {};
+    for (const [name, raw] of Object.entries(query)) {
+      const parameter = byName.get(name);
+      coerced[name] = parameter === undefined ? raw : coerce(raw, parameter);
+    }
+    if (validate(coerced)) return { query: coerced, errors: [] };
+    const errors = leafErrors(validate.errors).map((line) =>
+      line.startsWith("$: additional properties") ? line.replace(/^\$: additional properties '(.*)' not allowed$/, "$1: not a query parameter of this operation") : line.replace(/^\$\./, ""));
+    return { query: coerced, errors };
   };
 }

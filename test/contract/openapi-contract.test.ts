@@ -1,20 +1,18 @@
-// Contract test: the client's requests and the emulator's answers, checked against the official
-// RunPod REST v2 spec (runpod-openapi-v2.json; RUNPOD_OPENAPI_SPEC or ../shared/reference/). Every
-// request body the client sends must satisfy the operation's request schema; every answer (status,
-// body) must be one the operation declares, with a body valid against its schema.
+// Contract test: the client's requests and the emulator's answers, checked against RunPod's REST v2
+// OpenAPI document (the in-repo copy of its machine data, src/emulator/spec/runpod-openapi-v2.json, made by
+// extract-spec.ts from the official document). Every request body the client sends must satisfy the
+// operation's request schema; every answer (status, body) must be one the operation declares, with a body
+// valid against its schema.
 import { readFileSync } from "node:fs";
 import Ajv2020 from "ajv/dist/2020";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import vendored from "../../src/emulator/spec/request-schemas.json";
-import { extractRequestSchemas } from "../../src/emulator/spec/extract-request-schemas";
-import { locateSpec } from "../../src/emulator/spec/locate-spec";
+import { extractSpec } from "../../src/emulator/spec/extract-spec";
+import { SPEC_COPY_PATH } from "../../src/emulator/spec/runpod-spec";
 import { formatAjvError, rewriteConditionals } from "../../src/emulator/rest-validation";
 import { startRestEmulator, API_KEY, type RestEmulator } from "../runpod/fixture";
 
-// Fails loudly (throws at load) when the spec is missing.
-const specPath = locateSpec();
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const spec: any = JSON.parse(readFileSync(specPath, "utf8"));
+const spec: any = JSON.parse(readFileSync(SPEC_COPY_PATH, "utf8"));
 const SPEC_ID = "https://spec.local/runpod-openapi-v2";
 
 interface Exchange {
@@ -125,9 +123,37 @@ beforeAll(async () => {
 });
 afterAll(async () => emu.close());
 
-describe("the vendored request schemas", () => {
-  it("are exactly the spec's (regenerate with src/emulator/spec/extract-request-schemas.ts)", () => {
-    expect(vendored).toEqual(extractRequestSchemas(spec));
+describe("the in-repo copy of RunPod's OpenAPI document", () => {
+  it("says where it came from: RunPod's URL, the source file's sha256, the day and the version", () => {
+    expect(spec["x-provenance"]).toEqual({
+      sourceUrl: "https://api.runpod.io/v2/openapi.json",
+      extractedFrom: "shared/reference/runpod-openapi-v2.json",
+      sourceSha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      retrieved: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/),
+      version: spec.info.version,
+    });
+  });
+
+  it("is the extraction's own output (nothing added or edited by hand), with no prose left", () => {
+    const { "x-provenance": provenance, ...document } = spec;
+    expect(extractSpec(document, provenance)).toEqual(spec);
+    const prose: string[] = [];
+    const walk = (node: unknown, path: string, inNames: boolean) => {
+      if (Array.isArray(node)) node.forEach((item, i) => walk(item, `${path}/${i}`, false));
+      else if (node && typeof node === "object") {
+        for (const [key, value] of Object.entries(node)) {
+          if (!inNames && ["summary", "externalDocs", "x-codeSamples"].includes(key)) prose.push(`${path}/${key}`);
+          if (!inNames && key === "description" && value !== "") prose.push(`${path}/${key}`);
+          if (["example", "examples", "default", "enum", "const", "value"].includes(key)) continue;
+          walk(value, `${path}/${key}`, !inNames && ["properties", "paths", "schemas", "responses", "parameters", "content", "headers"].includes(key) && !Array.isArray(value));
+        }
+      }
+    };
+    walk(spec, "", false);
+    expect(prose).toEqual([]);
+    // The operations RunPod declares (53 in version 2.0.0) are all there.
+    const operations = Object.values<Record<string, unknown>>(spec.paths).flatMap((item) => Object.keys(item).filter((k) => k !== "parameters"));
+    expect(operations.length).toBeGreaterThanOrEqual(53);
   });
 });
 

@@ -2,7 +2,7 @@
 // when there is no key or the catalog fails.
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { estimateCost, loadPrices, PRICE_TABLE } from "../../src/infra/cost";
+import { estimateCost, loadPrices, PRICE_TABLE, tablePrices } from "../../src/infra/cost";
 import { parseStackConfig } from "../../src/infra/config";
 import { buildEmulator } from "../../src/emulator/emulator";
 
@@ -80,12 +80,17 @@ describe("loadPrices from the local RunPod's catalog", () => {
       if (!address || typeof address === "string") throw new Error("no port");
       const prices = await loadPrices({ apiKey: KEY, baseURL: `http://127.0.0.1:${address.port}` });
       expect(prices.source).toBe("catalog");
-      // The emulator lists RTX 4090 at $1.116/h serverless (= $0.00031/s) and cpu3g at $0.04/vCPU-h.
-      expect(prices.serverlessGpuUsdPerSecond.ADA_24).toBeCloseTo(0.00031, 12);
-      expect(prices.cpuUsdPerVcpuHour.cpu3g).toBe(0.04);
+      // The emulator lists RTX 4090 at $1.224/h serverless (= $0.00034/s) and cpu3g at $0.045/vCPU-h: its own
+      // prices, not the table's, so what the estimate used can be told from the fallback.
+      expect(prices.serverlessGpuUsdPerSecond.ADA_24).toBeCloseTo(0.00034, 12);
+      expect(prices.cpuUsdPerVcpuHour.cpu3g).toBe(0.045);
+      expect(prices.serverlessGpuUsdPerSecond.ADA_24).not.toBe(PRICE_TABLE.serverlessGpuUsdPerSecond.ADA_24);
+      expect(prices.cpuUsdPerVcpuHour.cpu3g).not.toBe(PRICE_TABLE.cpuUsdPerVcpuHour.cpu3g);
       const estimate = estimateCost(parseStackConfig({}), prices);
       expect(estimate.priceSource.source).toBe("catalog");
-      expect(estimate.baseMonthlyUsd).toBeCloseTo(122.3, 6);
+      // The seed's stack: 4 vCPU cpu3g (4 × 0.045 × 730 = 131.40) + 20 GB disk (2.00) + 50 GB volume (3.50).
+      expect(estimate.baseMonthlyUsd).toBeCloseTo(136.9, 6);
+      expect(estimateCost(parseStackConfig({}), tablePrices()).baseMonthlyUsd).toBeCloseTo(122.3, 6);
     } finally {
       await emulator.close();
     }

@@ -9,12 +9,11 @@ import { promisify } from "node:util";
 import Ajv2020 from "ajv/dist/2020";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tablePrices } from "../../src/infra/cost";
 import { BillingLedger } from "../../src/emulator/billing";
 import { buildEmulator } from "../../src/emulator/emulator";
 import type { JobSystemOptions } from "../../src/emulator/job-system";
 import { formatAjvError, rewriteConditionals } from "../../src/emulator/rest-validation";
-import { locateSpec } from "../../src/emulator/spec/locate-spec";
+import { SPEC_COPY_PATH } from "../../src/emulator/spec/runpod-spec";
 import { createRunPodRestClient, type RunPodRestClient } from "../../src/runpod/rest";
 
 const KEY = "billing-wiring-key";
@@ -23,20 +22,21 @@ const HOUR = 3_600_000;
 const T0 = Date.parse("2026-06-01T01:00:00Z"); // inside one UTC day: lastN=1 day covers the whole run
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-// The rates, by hand (the built-in price table, which the ledger uses by default).
-const CPU_PER_VCPU_HOUR = 0.04; // every flavor
+// The rates, by hand: the emulator's own catalog (what GET /v2/catalog/cpus and /gpus answer, and what its
+// ledger charges by default), and RunPod's published storage rates.
+const CPU_PER_VCPU_HOUR = 0.045; // cpu3g
 const DISK_PER_GB_MONTH = 0.1;
 const VOLUME_FIRST_TB_PER_GB_MONTH = 0.07;
 const VOLUME_BEYOND_TB_PER_GB_MONTH = 0.05;
 const HOURS_PER_MONTH = 730;
-const AMPERE_80_PER_SECOND = 0.00076;
-const AMPERE_16_PER_SECOND = 0.00016;
+const AMPERE_80_PER_SECOND = 0.00082; // $2.952/h
+const AMPERE_16_PER_SECOND = 0.00018; // $0.648/h
 
 interface Emulator { app: FastifyInstance; origin: string; rest: RunPodRestClient; advance(ms: number): void; now(): number; close(): Promise<void> }
 
 async function startEmulator(jobs: JobSystemOptions): Promise<Emulator> {
   let now = T0;
-  const ledger = new BillingLedger(tablePrices(), () => now);
+  const ledger = new BillingLedger(undefined, () => now);
   const app = await buildEmulator({ apiKey: KEY, billing: ledger, jobs });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const address = app.server.address();
@@ -128,11 +128,11 @@ describe("billing from what the emulator ran (in-process workers)", () => {
   // By hand: the pod ran T0–T0+2h and T0+3h–T0+5h; the volume was 500 GB for 1 h, then 1500 GB for 4 h;
   // the one worker was up for the two jobs (2 × 30 s) on AMPERE_80.
   const podHours = 4;
-  const podCpu = 4 * CPU_PER_VCPU_HOUR * podHours; // 0.64
+  const podCpu = 4 * CPU_PER_VCPU_HOUR * podHours; // 0.72
   const podDisk = (20 * DISK_PER_GB_MONTH / HOURS_PER_MONTH) * podHours; // 0.010959
   const volumeSmall = (500 * VOLUME_FIRST_TB_PER_GB_MONTH / HOURS_PER_MONTH) * 1; // 0.047945
   const volumeLarge = ((1000 * VOLUME_FIRST_TB_PER_GB_MONTH + 500 * VOLUME_BEYOND_TB_PER_GB_MONTH) / HOURS_PER_MONTH) * 4; // 0.520548
-  const gpu = AMPERE_80_PER_SECOND * 2 * JOB_SECONDS; // 0.0456
+  const gpu = AMPERE_80_PER_SECOND * 2 * JOB_SECONDS; // 0.0492
 
   it("/v2/billing/pods bills the pod's running stretches only, at vCPU and disk rates", async () => {
     const day = await getJson(emu, "/v2/billing/pods?bucketSize=day&lastN=1");
@@ -172,7 +172,7 @@ describe("billing from what the emulator ran (in-process workers)", () => {
   it("every billing answer of this run is valid against the official spec's schema", async () => {
     const SPEC_ID = "https://spec.local/runpod-openapi-v2";
     const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
-    ajv.addSchema({ ...(rewriteConditionals(JSON.parse(readFileSync(locateSpec(), "utf8"))) as object), $id: SPEC_ID });
+    ajv.addSchema({ ...(rewriteConditionals(JSON.parse(readFileSync(SPEC_COPY_PATH, "utf8"))) as object), $id: SPEC_ID });
     const schemas = { pods: "ListPodBillingResponse", serverless: "ListServerlessBillingResponse", "network-volumes": "ListNetworkVolumeBillingResponse" };
     const failures: string[] = [];
     for (const [path, schema] of Object.entries(schemas)) {
@@ -201,9 +201,9 @@ describe("billing from what the emulator ran (in-process workers)", () => {
 
     const text = (await cost()).stdout;
     expect(text).toMatch(/network volume\s+\S+\s+0\.57\s/); // 0.568
-    expect(text).toMatch(/web pod\s+\S+\s+0\.65\s/); // 0.651
-    expect(text).toMatch(/serverless\s+\S+\s+0\.05\s/); // 0.0456
-    expect(text).toMatch(/total\s+1\.27/); // 1.265
+    expect(text).toMatch(/web pod\s+\S+\s+0\.73\s/); // 0.731
+    expect(text).toMatch(/serverless\s+\S+\s+0\.05\s/); // 0.0492
+    expect(text).toMatch(/total\s+1\.35/); // 1.349
   }, 120_000);
 });
 
@@ -228,6 +228,6 @@ describe.skipIf(!existsSync(".venv/bin/python"))("billing from real SDK worker p
     const day = await getJson(emu, "/v2/billing/serverless?bucketSize=day&lastN=1");
     expect(day.records).toHaveLength(1);
     expect(day.records[0].serverlessId).toBe(endpoint.id);
-    expect(day.records[0].gpuAmount).toBeCloseTo(AMPERE_16_PER_SECOND * 90, 4); // 0.0144
+    expect(day.records[0].gpuAmount).toBeCloseTo(AMPERE_16_PER_SECOND * 90, 4); // 0.0162
   }, 60_000);
 });

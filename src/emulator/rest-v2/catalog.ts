@@ -1,0 +1,32 @@
+// /v2/catalog/{gpus,cpus,datacenters}[/{id}]: the emulator's catalog (catalog-data.ts), with its prices.
+// Query parameters were checked against the spec before a handler runs; the data-center filters apply
+// (a data center matches when it has any of the listed values), the availability filters are accepted as is.
+import type { FastifyPluginAsync } from "fastify";
+import { CATALOG_CPUS, CATALOG_DATACENTERS, CATALOG_GPUS, type CatalogDataCenter } from "../catalog-data";
+import { problem, type ById, type RestV2Context } from "./context";
+
+interface DataCenterQuery {
+  regions?: string[];
+  networkVolumeTypes?: string[];
+  compliance?: string[];
+  globalNetwork?: boolean;
+}
+
+const matches = (dc: CatalogDataCenter, q: DataCenterQuery): boolean =>
+  (q.regions === undefined || q.regions.includes(dc.region)) &&
+  (q.networkVolumeTypes === undefined || q.networkVolumeTypes.some((t) => dc.networkVolumeTypes.includes(t as CatalogDataCenter["networkVolumeTypes"][number]))) &&
+  (q.compliance === undefined || q.compliance.some((c) => dc.compliance.includes(c))) &&
+  (q.globalNetwork === undefined || q.globalNetwork === dc.globalNetwork);
+
+export const catalogPlugin: FastifyPluginAsync<RestV2Context> = async (api) => {
+  api.get("/v2/catalog/gpus", async () => ({ gpus: CATALOG_GPUS }));
+  api.get("/v2/catalog/cpus", async () => ({ cpus: CATALOG_CPUS }));
+  api.get<{ Querystring: DataCenterQuery }>("/v2/catalog/datacenters", async (request) =>
+    ({ dataCenters: CATALOG_DATACENTERS.filter((dc) => matches(dc, request.query)) }));
+  api.get<ById>("/v2/catalog/gpus/:id", async (request, reply) =>
+    CATALOG_GPUS.find((g) => g.id === request.params.id) ?? problem(reply, 404, `gpu ${request.params.id} not found`));
+  api.get<ById>("/v2/catalog/cpus/:id", async (request, reply) =>
+    CATALOG_CPUS.find((c) => c.id === request.params.id) ?? problem(reply, 404, `cpu ${request.params.id} not found`));
+  api.get<ById>("/v2/catalog/datacenters/:id", async (request, reply) =>
+    CATALOG_DATACENTERS.find((d) => d.id === request.params.id) ?? problem(reply, 404, `data center ${request.params.id} not found`));
+};
