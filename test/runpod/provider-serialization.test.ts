@@ -53,6 +53,19 @@ it("serialized providers run create/read/delete from a plain node process", asyn
   expect(result.volume.outs).toEqual({ name: "ser", size: 10, dataCenter: "EU-RO-1", type: "STANDARD" });
   expect(result.volume.read.id).toBe(result.volume.id);
   expect(result.volumeCheckFailure[0].reason).toBe("NetworkVolume input size: got 1; allowed: an integer number of GB from 10 to 4096");
+  // A class from src/common/errors.ts, rebuilt by the serializer, still makes real, readable Errors.
+  const words = "RunPod API POST /v2/network-volumes failed (422 Unprocessable Entity): Request validation failed.\n  - $.size: must be <= 4096";
+  expect(result.refused).toMatchObject({
+    isError: true,
+    text: `RunPodApiError: ${words}`,
+    message: words,
+    status: 422,
+    isRetryable: false,
+    fieldErrors: ["$.size: must be <= 4096"],
+    json: { name: "RunPodApiError", status: 422, title: "Unprocessable Entity", method: "POST" },
+  });
+  expect(result.refused.stackHead[0]).toBe("RunPodApiError: RunPod API POST /v2/network-volumes failed (422 Unprocessable Entity): Request validation failed.");
+  expect(result.refused.stackHead[2]).toMatch(/^\s+at /);
   expect(result.endpoint.outs).toMatchObject({ networkVolumeId: result.volume.id, workersMax: 1, idleTimeout: 5, queueDelay: 4 });
   expect(result.pod.outs).toMatchObject({ networkVolumeId: result.volume.id, volumeMountPath: "/runpod-volume", dataCenterId: "EU-RO-1" });
   expect(result.afterDelete).toEqual({ volume: "", endpoint: "", pod: "" });

@@ -23,6 +23,17 @@ async function main() {
   const volume = await volumeProvider.create(volumeCheck.inputs);
   result.volume = { id: volume.id, outs: volume.outs, read: await volumeProvider.read(volume.id, volume.outs) };
   result.volumeCheckFailure = (await volumeProvider.check({}, { name: "ser", size: 1, dataCenter: "EU-RO-1" })).failures;
+  // RunPod refuses this one (422): the error must still be a real Error with RunPod's words, as the
+  // dynamic-provider host prints it (`${e}`, e.message, e.stack).
+  try {
+    await volumeProvider.create({ name: "too-big", size: 5000, dataCenter: "EU-RO-1" });
+    result.refused = "created";
+  } catch (e) {
+    result.refused = {
+      isError: e instanceof Error, text: `${e}`, message: e.message, stackHead: String(e.stack).split("\n").slice(0, 3),
+      status: e.status, isRetryable: e.isRetryable, fieldErrors: e.fieldErrors, json: JSON.parse(JSON.stringify(e)),
+    };
+  }
 
   const endpointCheck = await endpointProvider.check({}, {
     name: "ser-llm", image: "w:1", gpuPools: ["ADA_24"], workersMin: 0, workersMax: 1, idleTimeout: 5,
