@@ -8,7 +8,7 @@ import { z } from "zod";
 import { PROVIDER_NAMES } from "./llm/types";
 
 /** Variables whose values must never appear in a message or a log line. */
-export const SECRET_VARIABLES = ["RUNPOD_API_KEY", "SESSION_SECRET", "OPENAI_API_KEY"] as const;
+export const SECRET_VARIABLES = ["RUNPOD_API_KEY", "SESSION_SECRET", "OPENAI_API_KEY", "MONITORING_TOKEN"] as const;
 
 export const DEFAULT_PORT = 4321;
 
@@ -81,6 +81,40 @@ const baseShape = z.object({
   CHAT_RATE_LIMIT_PER_MINUTE: z.preprocess(
     (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
     z.coerce.number().int().min(1, "must be a whole number of at least 1").default(20),
+  ),
+  /**
+   * How many reverse proxies in front of the pod append to X-Forwarded-For (0: none, use the
+   * socket's address). Only then does the client's address come from that header: a client
+   * cannot choose its own address to dodge the login limit.
+   */
+  TRUST_PROXY_HOPS: z.preprocess(
+    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+    z.coerce
+      .number({ invalid_type_error: "must be a whole number from 0 to 5" })
+      .int("must be a whole number from 0 to 5")
+      .min(0, "must be a whole number from 0 to 5")
+      .max(5, "must be a whole number from 0 to 5")
+      .default(0),
+  ),
+  /** Login attempts per client address per minute. */
+  LOGIN_RATE_LIMIT_PER_MINUTE: z.preprocess(
+    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+    z.coerce.number().int("must be a whole number from 1 to 1000").min(1, "must be a whole number from 1 to 1000").max(1000, "must be a whole number from 1 to 1000").default(10),
+  ),
+  /** Login attempts per username per 15 minutes, from any address. */
+  LOGIN_ACCOUNT_LIMIT_PER_15_MINUTES: z.preprocess(
+    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+    z.coerce.number().int("must be a whole number from 1 to 1000").min(1, "must be a whole number from 1 to 1000").max(1000, "must be a whole number from 1 to 1000").default(30),
+  ),
+  /** Bearer token that unlocks /metrics and the details of /api/health (monitoring). */
+  MONITORING_TOKEN: z.preprocess(
+    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+    z.string().min(32, "must be at least 32 characters long").regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces").optional(),
+  ),
+  /** Users whose session also unlocks /metrics and the health details: comma-separated usernames. */
+  ADMIN_USERS: z.preprocess(
+    (v) => (typeof v === "string" ? (v.trim() === "" ? [] : v.split(",").map((s) => s.trim()).filter(Boolean)) : v ?? []),
+    z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/, "must be comma-separated usernames (letters, digits, '_' or '-')")),
   ),
   /** LLM_PROVIDER=mock only: milliseconds between streamed words (demos, the memory bench). */
   MOCK_LLM_DELAY_MS: z.preprocess(

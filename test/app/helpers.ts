@@ -8,16 +8,20 @@ import { parseWebEnv, type WebEnv } from "../../src/app/env";
 import { buildApp, type AppOptions } from "../../src/app/server/app";
 import { MetaHumanPaths } from "../../src/app/paths";
 import { setPassword } from "../../src/app/server/auth/accounts";
+import { readSseEvents } from "../../src/common/sse";
 
 export const TEST_SECRET = "test-session-secret-0123456789abcdef";
 export const PASSWORD = "correct horse battery";
+/** Unlocks /metrics and the details of /api/health (MONITORING_TOKEN). */
+export const MONITORING_TOKEN = "test-monitoring-token-0123456789abcdef";
+export const MONITOR_HEADERS = { authorization: `Bearer ${MONITORING_TOKEN}` };
 
 export function tempRoot(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), "mh-root-"));
 }
 
 export function testEnv(root: string, extra: Record<string, string> = {}): WebEnv {
-  return parseWebEnv({ LLM_PROVIDER: "mock", METAHUMAN_ROOT: root, SESSION_SECRET: TEST_SECRET, NODE_ENV: "test", ...extra });
+  return parseWebEnv({ LLM_PROVIDER: "mock", METAHUMAN_ROOT: root, SESSION_SECRET: TEST_SECRET, NODE_ENV: "test", MONITORING_TOKEN, ...extra });
 }
 
 export interface Running {
@@ -63,19 +67,11 @@ export interface SseMessage {
   data: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-/** Reads a whole SSE response into its events. */
+/** Reads a whole SSE response into its events, with the reader the providers and the page use. */
 export async function readSse(response: Response): Promise<SseMessage[]> {
-  const text = await response.text();
   const out: SseMessage[] = [];
-  for (const block of text.split("\n\n")) {
-    let event = "message";
-    const data: string[] = [];
-    for (const line of block.split("\n")) {
-      if (line.startsWith("event: ")) event = line.slice(7);
-      else if (line.startsWith("data: ")) data.push(line.slice(6));
-    }
-    if (data.length > 0) out.push({ event, data: JSON.parse(data.join("\n")) });
-  }
+  if (!response.body) return out;
+  for await (const message of readSseEvents(response.body)) out.push({ event: message.event ?? "message", data: JSON.parse(message.data) });
   return out;
 }
 

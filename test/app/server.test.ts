@@ -6,7 +6,7 @@ import { createMockProvider } from "../../src/app/llm/mock";
 import { dayOf } from "../../src/app/paths";
 import { BODY_LIMIT_BYTES, buildApp } from "../../src/app/server/app";
 import { SERVER_COMMAND } from "../../src/app/server/command";
-import { chat, login, readSse, startApp, tempRoot, testEnv, TEST_SECRET, type Running } from "./helpers";
+import { chat, login, readSse, startApp, tempRoot, testEnv, TEST_SECRET, MONITOR_HEADERS, MONITORING_TOKEN, type Running } from "./helpers";
 
 const UNPRIVILEGED_UID = 65534; // nobody
 
@@ -24,7 +24,7 @@ async function startUnprivilegedServer(): Promise<{ url: string; root: string; c
   const argv = [...drop, process.execPath, ...args];
   const child = spawn(argv[0]!, argv.slice(1), {
     cwd: path.resolve(__dirname, "../.."),
-    env: { PATH: process.env.PATH ?? "", HOME: root, LLM_PROVIDER: "mock", METAHUMAN_ROOT: root, SESSION_SECRET: TEST_SECRET, HOST: "127.0.0.1", PORT: "0", NODE_ENV: "test" },
+    env: { PATH: process.env.PATH ?? "", HOME: root, LLM_PROVIDER: "mock", METAHUMAN_ROOT: root, SESSION_SECRET: TEST_SECRET, MONITORING_TOKEN, HOST: "127.0.0.1", PORT: "0", NODE_ENV: "test" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
@@ -143,7 +143,7 @@ describe("web server end to end (mock provider, real HTTP)", () => {
     const failed = await readSse(await chat(running.url, second.cookie, "hi"));
     expect(failed.at(-1)).toEqual({ event: "error", data: { message: "The model could not answer this message.", retryable: false } });
     expect(JSON.stringify(failed)).not.toContain("CUDA");
-    const health = await (await fetch(`${running.url}/api/health`)).json();
+    const health = await (await fetch(`${running.url}/api/health`, { headers: MONITOR_HEADERS })).json();
     expect(health.alerts.map((a: { name: string }) => a.name)).toContain("error-rate");
   });
 
@@ -217,7 +217,7 @@ describe("web server end to end (mock provider, real HTTP)", () => {
 
   it("health is 200 with volume and backend details when all is well", async () => {
     running = await startApp();
-    const response = await fetch(`${running.url}/api/health`);
+    const response = await fetch(`${running.url}/api/health`, { headers: MONITOR_HEADERS });
     expect(response.status).toBe(200);
     const body = await response.json();
     expect(body).toMatchObject({ status: expect.stringMatching(/^(ok|degraded)$/), volume: { writable: true }, llm: { provider: "mock", ok: true } });
@@ -226,7 +226,7 @@ describe("web server end to end (mock provider, real HTTP)", () => {
 
   it("health is 503 when the backend reports unhealthy", async () => {
     running = await startApp({ provider: createMockProvider({ healthy: false }) });
-    const response = await fetch(`${running.url}/api/health`);
+    const response = await fetch(`${running.url}/api/health`, { headers: MONITOR_HEADERS });
     expect(response.status).toBe(503);
     expect(await response.json()).toMatchObject({ status: "unhealthy", llm: { ok: false } });
   });
@@ -236,11 +236,11 @@ describe("web server end to end (mock provider, real HTTP)", () => {
     // a user, uid/gid 65534 (dropped with setpriv, as the image's entrypoint does) when they run as root in CI.
     const server = await startUnprivilegedServer();
     try {
-      const before = await fetch(`${server.url}/api/health`);
+      const before = await fetch(`${server.url}/api/health`, { headers: MONITOR_HEADERS });
       expect(before.status).toBe(200);
       expect(await before.json()).toMatchObject({ volume: { writable: true } });
       fs.chmodSync(server.root, 0o500);
-      const response = await fetch(`${server.url}/api/health`);
+      const response = await fetch(`${server.url}/api/health`, { headers: MONITOR_HEADERS });
       expect(response.status).toBe(503);
       expect(await response.json()).toMatchObject({ volume: { writable: false, problem: "EACCES" } });
     } finally {
@@ -251,7 +251,7 @@ describe("web server end to end (mock provider, real HTTP)", () => {
   it("health is 503 when the volume disappears (root replaced by nothing)", async () => {
     running = await startApp();
     fs.rmSync(running.root, { recursive: true, force: true });
-    const response = await fetch(`${running.url}/api/health`);
+    const response = await fetch(`${running.url}/api/health`, { headers: MONITOR_HEADERS });
     expect(response.status).toBe(503);
     expect((await response.json()).volume.writable).toBe(false);
     fs.mkdirSync(running.root); // so close() has something to remove
@@ -261,7 +261,7 @@ describe("web server end to end (mock provider, real HTTP)", () => {
     running = await startApp({ provider: createMockProvider({ coldStartMs: 5 }) });
     const { cookie } = await login(running.url);
     await readSse(await chat(running.url, cookie, "hello"));
-    const response = await fetch(`${running.url}/metrics`);
+    const response = await fetch(`${running.url}/metrics`, { headers: MONITOR_HEADERS });
     expect(response.headers.get("content-type")).toMatch(/^text\/plain/);
     const text = await response.text();
     expect(text).toMatch(/metahuman_http_requests_total\{method="POST",route="\/api\/login",status="200"\} 1/);
@@ -283,7 +283,7 @@ describe("web server end to end (mock provider, real HTTP)", () => {
       expect(response.statusCode).toBe(500);
       expect(response.body).not.toContain("hunter2");
       expect(response.json()).toMatchObject({ error: "Something went wrong on the server." });
-      const metrics = await app.inject({ method: "GET", url: "/metrics" });
+      const metrics = await app.inject({ method: "GET", url: "/metrics", headers: MONITOR_HEADERS });
       expect(metrics.body).toMatch(/metahuman_http_errors_total\{method="GET",route="\/boom",status="500"\} 1/);
     } finally {
       await app.close();

@@ -1,10 +1,16 @@
-// The web pod's app as a Fastify plugin: external concerns (limits, security headers,
-// one error handler, request metrics), then the routes. server.ts alone listens.
-import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from "fastify";
+// The web pod's app as a Fastify plugin: external plugins (security headers, cookies, rate
+// limits), then our own concerns (cross-site request refusal, the session guard, one error
+// handler, request metrics), then the routes. server.ts alone listens.
+import fastifyCookie from "@fastify/cookie";
+import fastifyHelmet from "@fastify/helmet";
+import fastifyRateLimit from "@fastify/rate-limit";
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyRequest, type FastifyServerOptions } from "fastify";
+import fp from "fastify-plugin";
 import type { WebEnv } from "../env";
 import { createProvider, type CreateProviderOverrides } from "../llm/create-provider";
 import type { LLMProvider } from "../llm/types";
-import { MetaHumanPaths } from "../paths";
+import { MetaHumanPaths, VolumeError } from "../paths";
+import { PasswordGate } from "./auth/passwords";
 import { RecentChats } from "./alerts";
 import { HttpError, type AppContext } from "./context";
 import { createMetrics } from "./metrics";
@@ -14,6 +20,7 @@ import { chatRoutes } from "./routes/chat";
 import { healthRoutes } from "./routes/health";
 import { metricsRoutes } from "./routes/metrics";
 import { pageRoutes } from "./routes/page";
+import { isSecureDeployment, registerSessionGuard } from "./session-guard";
 
 /** Largest request body accepted (a chat of MAX_MESSAGES long messages fits). */
 export const BODY_LIMIT_BYTES = 512 * 1024;
@@ -26,6 +33,40 @@ export interface AppOptions {
   /** Defaults to MetaHumanPaths.open(env.METAHUMAN_ROOT), which throws if the volume is unusable. */
   paths?: MetaHumanPaths;
   now?: () => Date;
+  /** How long one health check is reused (default 10 s). */
+  healthCacheMs?: number;
+  /** Password hashes at once, and waiting, before logins are refused with 429 (default 2 and 16). */
+  passwordConcurrency?: { running: number; waiting: number };
+}
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * Refuses what a browser sends on another site's behalf: a state-changing request whose
+ * Sec-Fetch-Site is not same-origin (nor none: typed by the person), or whose Origin is not this
+ * host, or whose body is not JSON (forms and text/plain are the requests a page may send
+ * cross-site without asking; JSON needs a preflight, which this server never grants).
+ * Clients that are not browsers send neither header and are not affected.
+ */
+function refuseCrossSite(request: FastifyRequest): void {
+  if (SAFE_METHODS.has(request.method)) return;
+  const site = request.headers["sec-fetch-site"];
+  if (site !== undefined && site !== "same-origin" && site !== "none") throw new HttpError(403, "Cross-site requests are refused.");
+  const origin = request.headers.origin;
+  // A browser that says same-origin vouches for the origin itself (a proxy may rewrite Host).
+  if (origin !== undefined && site === undefined) {
+    let host: string | undefined;
+    try {
+      host = origin === "null" ? undefined : new URL(origin).host.toLowerCase();
+    } catch {
+      host = undefined;
+    }
+    if (!host || host !== request.host.toLowerCase()) throw new HttpError(403, "Cross-site requests are refused.");
+  }
+  const type = request.headers["content-type"];
+  const hasBody = Number(request.headers["content-length"] ?? 0) > 0 || request.headers["transfer-encoding"] !== undefined;
+  const json = typeof type === "string" && /^application\/json\s*(;|$)/i.test(type.trim());
+  if (type !== undefined ? !json : hasBody) throw new HttpError(415, "Send the request as application/json.");
 }
 
 export const metahumanApp: FastifyPluginAsync<AppOptions> = async (app, options) => {
@@ -38,17 +79,38 @@ export const metahumanApp: FastifyPluginAsync<AppOptions> = async (app, options)
     metrics: createMetrics(paths),
     recentChats: new RecentChats(),
     chatLimiter: new RateLimiter(env.CHAT_RATE_LIMIT_PER_MINUTE, 60_000),
-    loginLimiter: new RateLimiter(10, 60_000),
+    passwordGate: new PasswordGate(options.passwordConcurrency?.running, options.passwordConcurrency?.waiting),
     now: options.now ?? (() => new Date()),
   };
+  const secure = isSecureDeployment(ctx);
 
-  app.addHook("onSend", async (_request, reply, payload) => {
-    reply.header("x-content-type-options", "nosniff");
-    reply.header("referrer-policy", "no-referrer");
-    reply.header("x-frame-options", "DENY");
-    reply.header("content-security-policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
-    return payload;
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        baseUri: ["'none'"],
+        frameAncestors: ["'none'"],
+        formAction: ["'self'"],
+        objectSrc: ["'none'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", "data:"],
+        connectSrc: ["'self'"],
+      },
+    },
+    frameguard: { action: "deny" },
+    referrerPolicy: { policy: "no-referrer" },
+    // Over plain HTTP (development) HSTS means nothing; over the pod's HTTPS URL it pins HTTPS.
+    strictTransportSecurity: secure ? { maxAge: 31_536_000, includeSubDomains: false } : false,
   });
+  await app.register(fastifyCookie, { hook: false });
+  await app.register(fastifyRateLimit, { global: false });
+  // Only JSON bodies: Fastify's built-in text/plain parser would let a cross-site form reach a route.
+  app.removeContentTypeParser("text/plain");
+
+  app.addHook("onRequest", async (request) => refuseCrossSite(request));
+  registerSessionGuard(app, ctx);
 
   app.addHook("onResponse", async (request, reply) => {
     const labels = { method: request.method, route: request.routeOptions.url ?? "unmatched", status: String(reply.statusCode) };
@@ -60,6 +122,11 @@ export const metahumanApp: FastifyPluginAsync<AppOptions> = async (app, options)
     const error = caught as Error & { statusCode?: number };
     if (error instanceof HttpError) {
       reply.headers(error.headers).code(error.statusCode).send({ error: error.message });
+      return;
+    }
+    if (error instanceof VolumeError) {
+      request.log.error({ err: error }, "the volume is not usable");
+      reply.code(503).send({ error: "Your data volume is not available right now. Please try again later.", requestId: request.id });
       return;
     }
     const status = error.statusCode ?? 500;
@@ -80,20 +147,27 @@ export const metahumanApp: FastifyPluginAsync<AppOptions> = async (app, options)
     reply.code(404).send({ error: "Not found." });
   });
 
-  await app.register(healthRoutes, { ctx });
+  await app.register(healthRoutes, { ctx, cacheMs: options.healthCacheMs });
   await app.register(metricsRoutes, { ctx });
   await app.register(authRoutes, { ctx });
   await app.register(chatRoutes, { ctx });
   await app.register(pageRoutes);
 };
 
-// Not encapsulated (what fastify-plugin does): the error handler, limits and hooks
-// cover every route of the instance it is registered on, also routes added beside it.
-(metahumanApp as unknown as Record<symbol, boolean>)[Symbol.for("skip-override")] = true;
+// Not encapsulated (fastify-plugin): the error handler, limits and hooks cover every route of
+// the instance it is registered on, also routes added beside it.
+export const metahumanAppPlugin = fp(metahumanApp, { fastify: "5.x", name: "metahuman-app" });
 
 /** A ready-to-listen instance (tests call inject() or listen on port 0). */
 export async function buildApp(options: AppOptions, fastifyOptions: FastifyServerOptions = {}): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES, trustProxy: true, ...fastifyOptions });
-  await app.register(metahumanApp, options);
+  // The client's address is the socket's unless TRUST_PROXY_HOPS names how many proxies to believe:
+  // with `trustProxy: true` any client could pick its own address in X-Forwarded-For. (Fastify's own
+  // numeric trustProxy trusts nothing at all, so the hop count is a function: the socket and the
+  // next hops-1 addresses are proxies; the address before them is the client.)
+  const hops = options.env.TRUST_PROXY_HOPS;
+  const trustProxy = hops > 0 ? (_address: string, hop: number) => hop < hops : false;
+  const serverOptions: FastifyServerOptions = { logger: false, bodyLimit: BODY_LIMIT_BYTES, trustProxy, ...fastifyOptions };
+  const app = Fastify(serverOptions);
+  await app.register(metahumanAppPlugin, options);
   return app;
 }

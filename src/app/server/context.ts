@@ -4,6 +4,7 @@ import type { LLMProvider } from "../llm/types";
 import type { MetaHumanPaths } from "../paths";
 import type { RecentChats } from "./alerts";
 import type { AppMetrics } from "./metrics";
+import type { PasswordGate } from "./auth/passwords";
 import type { RateLimiter } from "./rate-limit";
 
 export interface AppContext {
@@ -13,7 +14,8 @@ export interface AppContext {
   metrics: AppMetrics;
   recentChats: RecentChats;
   chatLimiter: RateLimiter;
-  loginLimiter: RateLimiter;
+  /** Caps password hashes running at once (logins). */
+  passwordGate: PasswordGate;
   now: () => Date;
 }
 

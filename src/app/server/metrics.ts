@@ -1,4 +1,6 @@
 // Prometheus metrics of one app instance (its own registry, so tests can build many apps).
+import * as fs from "node:fs";
+import * as fsp from "node:fs/promises";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { MetaHumanPaths } from "../paths";
 
@@ -64,10 +66,12 @@ function registerVolumeGauges(paths: MetaHumanPaths, registry: Registry): void {
   });
   new Gauge({
     name: "metahuman_volume_writable",
-    help: "1 when a probe file can be written under METAHUMAN_ROOT",
+    help: "1 when METAHUMAN_ROOT is still the folder the server started with and allows writes (read-only check: a scrape never writes)",
     registers: [registry],
     async collect() {
-      this.set((await paths.checkWritable()) === undefined ? 1 : 0);
+      let ok = (await paths.checkVolume()) === undefined;
+      if (ok) ok = await fsp.access(paths.root, fs.constants.W_OK).then(() => true, () => false);
+      this.set(ok ? 1 : 0);
     },
   });
 }

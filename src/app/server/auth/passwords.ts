@@ -35,3 +35,42 @@ let dummyHash: Promise<string> | undefined;
 export function dummyPasswordHash(): Promise<string> {
   return (dummyHash ??= hashPassword(randomBytes(16).toString("hex")));
 }
+
+/** Thrown when too many password checks are already running or waiting. */
+export class PasswordsBusyError extends Error {
+  constructor() {
+    super("too many password checks at once");
+    this.name = "PasswordsBusyError";
+  }
+}
+
+/**
+ * Caps password hashing: at most `concurrency` scrypt runs at once (each holds one of libuv's 4
+ * threads, which file I/O needs too) and at most `queue` waiting; past that, refuse at once.
+ * Without it, 300 parallel logins filled every thread and a chat's file writes waited seconds.
+ */
+export class PasswordGate {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(
+    readonly concurrency = 2,
+    readonly queue = 16,
+  ) {}
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.running >= this.concurrency) {
+      if (this.waiting.length >= this.queue) throw new PasswordsBusyError();
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    } else {
+      this.running++;
+    }
+    try {
+      return await work();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next(); // the slot passes on directly
+      else this.running--;
+    }
+  }
+}

@@ -1,38 +1,79 @@
-// GET /api/health: the volume, the LLM backend (a free probe, never a generation) and
-// the alerts. 503 when the volume is not writable or the backend says it is unhealthy.
+// GET /api/health: the volume, the LLM backend (a free probe, never a generation) and the
+// alerts. 503 when the volume is not usable or the backend says it is unhealthy.
+// Anyone gets the status alone; the details (provider, backend state, volume usage, alerts)
+// need monitoring access (MONITORING_TOKEN or an ADMIN_USERS session).
+// Each call checks the volume without writing (the root's identity, its write permission); what
+// costs something runs at most once per HEALTH_CACHE_MS however often the route is called: the
+// upstream probe (a call with the RunPod key) and the probe file written to the volume.
+import * as fs from "node:fs";
+import * as fsp from "node:fs/promises";
 import type { FastifyPluginAsync } from "fastify";
 import type { AppContext } from "../context";
+import { isMonitor } from "../session-guard";
 
 const PROBE_TIMEOUT_MS = 5_000;
+export const HEALTH_CACHE_MS = 10_000;
 
-export const healthRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
-  app.get("/api/health", async (_request, reply) => {
-    const [writeProblem, storage, llm] = await Promise.all([
-      ctx.paths.checkWritable(),
-      ctx.paths.storageUsage().catch(() => undefined),
-      probeBackend(ctx),
-    ]);
-    const alerts = ctx.recentChats.alerts(storage?.usedRatio);
-    const healthy = writeProblem === undefined && llm.ok;
-    reply.code(healthy ? 200 : 503);
+type BackendHealth = { ok: boolean; detail?: string; backend?: Record<string, unknown> };
+interface CostlyChecks {
+  writeProblem: string | undefined;
+  storage: { usedRatio: number } | undefined;
+  llm: BackendHealth;
+}
+
+export const healthRoutes: FastifyPluginAsync<{ ctx: AppContext; cacheMs?: number }> = async (app, { ctx, cacheMs = HEALTH_CACHE_MS }) => {
+  let cached: { at: number; checks: Promise<CostlyChecks> } | undefined;
+  const costlyChecks = (): Promise<CostlyChecks> => {
+    const now = performance.now();
+    if (!cached || now - cached.at >= cacheMs) {
+      cached = {
+        at: now,
+        checks: Promise.all([ctx.paths.checkWritable(), ctx.paths.storageUsage().catch(() => undefined), probeBackend(ctx)]).then(
+          ([writeProblem, storage, llm]) => ({ writeProblem, storage, llm }),
+        ),
+      };
+    }
+    return cached.checks;
+  };
+
+  app.get("/api/health", async (request, reply) => {
+    const [quickProblem, checks] = await Promise.all([quickVolumeCheck(ctx), costlyChecks()]);
+    const writeProblem = quickProblem ?? checks.writeProblem;
+    const alerts = ctx.recentChats.alerts(checks.storage?.usedRatio);
+    const healthy = writeProblem === undefined && checks.llm.ok;
+    const status = healthy ? (alerts.length > 0 ? "degraded" : "ok") : "unhealthy";
+    reply.code(healthy ? 200 : 503).header("cache-control", "no-store");
+    if (!isMonitor(ctx, request)) return { status };
     return {
-      status: healthy ? (alerts.length > 0 ? "degraded" : "ok") : "unhealthy",
+      status,
       volume: {
         writable: writeProblem === undefined,
         ...(writeProblem ? { problem: writeProblem } : {}),
-        usedPercent: storage ? Math.round(storage.usedRatio * 1000) / 10 : null,
+        usedPercent: checks.storage ? Math.round(checks.storage.usedRatio * 1000) / 10 : null,
       },
-      llm: { provider: ctx.provider.name, ...llm },
+      llm: { provider: ctx.provider.name, ...checks.llm },
       alerts,
     };
   });
 };
 
-async function probeBackend(ctx: AppContext): Promise<{ ok: boolean; detail?: string; backend?: Record<string, unknown> }> {
+/** The root is still the volume the server started with and allows writes: stat and access only. */
+async function quickVolumeCheck(ctx: AppContext): Promise<string | undefined> {
+  if (await ctx.paths.checkVolume()) return "ENOENT";
+  try {
+    await fsp.access(ctx.paths.root, fs.constants.W_OK);
+    return undefined;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? "not writable";
+  }
+}
+
+async function probeBackend(ctx: AppContext): Promise<BackendHealth> {
   if (!ctx.provider.health) return { ok: true, detail: "this provider has no health probe" };
   try {
     return await ctx.provider.health(AbortSignal.timeout(PROBE_TIMEOUT_MS));
   } catch (err) {
-    return { ok: false, detail: (err as Error).name === "TimeoutError" ? `no answer within ${PROBE_TIMEOUT_MS} ms` : (err as Error).message };
+    // The error's own message may quote the upstream body: only its kind is shown.
+    return { ok: false, detail: (err as Error).name === "TimeoutError" ? `no answer within ${PROBE_TIMEOUT_MS} ms` : `the probe failed (${(err as Error).name || "error"})` };
   }
 }
