@@ -1,6 +1,6 @@
 # MetaHuman OS web pod: the Fastify server, the chat page and the LLM adapter.
 # Build from the repo root: docker build -f docker/web.Dockerfile -t <registry>/metahuman-web:<tag> .
-# The image holds src/app and what it imports (src/runpod's job API client), nothing of src/infra.
+# The image holds src/app and what it imports (src/common, src/runpod's job API client), nothing of src/infra.
 
 FROM node:22-slim AS deps
 WORKDIR /app
@@ -10,7 +10,7 @@ COPY package.json package-lock.json ./
 RUN node -e ' \
   const fs = require("fs"); \
   const lock = require("./package-lock.json"); \
-  const keep = ["fastify", "zod", "dotenv", "prom-client", "tsx"]; \
+  const keep = ["fastify", "@fastify/cookie", "@fastify/helmet", "@fastify/rate-limit", "fastify-plugin", "zod", "dotenv", "prom-client", "eventsource-parser", "tsx"]; \
   const dependencies = Object.fromEntries(keep.map((n) => [n, lock.packages["node_modules/" + n].version])); \
   const pkg = require("./package.json"); \
   fs.writeFileSync("package.json", JSON.stringify({ name: pkg.name, version: pkg.version, private: true, dependencies }, null, 2)); \
@@ -28,7 +28,7 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY tsconfig.json ./
 COPY src/common/ src/common/
 COPY src/app/ src/app/
-COPY src/runpod/serverless.ts src/runpod/job-api-errors.ts src/runpod/worker-contract.ts src/runpod/http-retry.ts src/runpod/
+COPY src/runpod/serverless.ts src/runpod/job-api-errors.ts src/runpod/worker-contract.ts src/runpod/
 COPY docker/web-entrypoint.sh /usr/local/bin/web-entrypoint.sh
 # The entrypoint drops to the `node` user (1000:1000) with util-linux's setpriv; fail the
 # build here, not at the first start, if the base image ever stops shipping it.

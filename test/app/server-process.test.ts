@@ -77,6 +77,21 @@ describe("server process", () => {
   });
 });
 
+/** npm packages (not node: built-ins) that the files import or resolve by name. */
+function packagesImported(files: Iterable<string>): Set<string> {
+  const names = new Set<string>();
+  for (const file of files) {
+    const source = fs.readFileSync(path.join(REPO, file), "utf8");
+    const specifiers = /(?:^\s*(?:import|export)\b[^;]*?\bfrom\s*|^\s*import\s*|\brequire(?:\.resolve)?\(\s*|\bimport\(\s*)"([^".][^"]*)"/gm;
+    for (const m of source.matchAll(specifiers)) {
+      const spec = m[1]!;
+      if (spec.startsWith("node:")) continue;
+      names.add(spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0]!);
+    }
+  }
+  return names;
+}
+
 /** Relative imports reachable from a file (what the image must contain). */
 function importClosure(entry: string): Set<string> {
   const seen = new Set<string>();
@@ -142,5 +157,20 @@ describe("docker/web.Dockerfile", () => {
       expect(covered(file), `${file} is imported by the server but not copied into the image`).toBe(true);
     }
     expect(copied.some((c) => c.startsWith("src/infra") || c === "src/" || c === "." || c === "src")).toBe(false);
+  });
+
+  it("installs every npm package the server imports or resolves (the page's SSE parser included)", () => {
+    const keep = /const keep = (\[[^\]]*\]);/.exec(dockerfile);
+    expect(keep).not.toBeNull();
+    const installed = new Set(JSON.parse(keep![1]!) as string[]);
+    const imported = packagesImported(importClosure(path.join(REPO, "src/app/server/server.ts")));
+    expect(imported.has("eventsource-parser")).toBe(true);
+    expect(imported.has("fastify")).toBe(true);
+    const lock = JSON.parse(fs.readFileSync(path.join(REPO, "package-lock.json"), "utf8")) as { packages: Record<string, unknown> };
+    for (const name of imported) {
+      // A package installed as a dependency of a kept one (e.g. fastify's) still has to be kept itself.
+      expect(installed.has(name), `${name} is imported by the server but not installed in the image`).toBe(true);
+      expect(lock.packages[`node_modules/${name}`], `${name} is not in package-lock.json`).toBeDefined();
+    }
   });
 });

@@ -1,4 +1,4 @@
-// Line framing for the two streaming wire formats: NDJSON (Ollama) and SSE (OpenAI).
+// Line framing for Ollama's NDJSON stream. (SSE is read by src/common/sse.ts, on eventsource-parser.)
 
 /** Splits a byte stream into UTF-8 lines (without the line break); a last partial line is yielded too. */
 export async function* readLines(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
@@ -22,36 +22,6 @@ export async function* parseNdjson(lines: AsyncIterable<string>): AsyncGenerator
     if (line.trim() === "") continue;
     yield JSON.parse(line);
   }
-}
-
-export interface SseEvent {
-  event?: string;
-  data: string;
-  id?: string;
-}
-
-/** Server-sent events per the HTML spec: fields until a blank line; data lines joined with "\n"; comments skipped. */
-export async function* parseSse(lines: AsyncIterable<string>): AsyncGenerator<SseEvent> {
-  let data: string[] = [];
-  let event: string | undefined;
-  let id: string | undefined;
-  for await (const line of lines) {
-    if (line === "") {
-      if (data.length > 0) yield { event, data: data.join("\n"), id };
-      data = [];
-      event = undefined;
-      continue;
-    }
-    if (line.startsWith(":")) continue;
-    const colon = line.indexOf(":");
-    const field = colon < 0 ? line : line.slice(0, colon);
-    let value = colon < 0 ? "" : line.slice(colon + 1);
-    if (value.startsWith(" ")) value = value.slice(1);
-    if (field === "data") data.push(value);
-    else if (field === "event") event = value;
-    else if (field === "id") id = value;
-  }
-  if (data.length > 0) yield { event, data: data.join("\n"), id };
 }
 
 /** Reads a web stream; releasing it on early exit cancels the HTTP body (and so the generation upstream). */

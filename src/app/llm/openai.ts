@@ -4,7 +4,7 @@ import { z } from "zod";
 import { LLMError, LLMResponseError } from "./errors";
 import { requestWithRetry, type HttpSettings } from "./http";
 import { parseModelJson } from "./json-output";
-import { parseSse, readLines } from "./lines";
+import { readSseEvents } from "../../common/sse";
 import type { LLMHealth, LLMMessage, LLMOptions, LLMProvider, LLMResponse, LLMStreamEvent, LLMUsage } from "./types";
 
 export interface OpenAISettings extends HttpSettings {
@@ -83,7 +83,7 @@ export function createOpenAIProvider(settings: OpenAISettings): LLMProvider {
       let model = options.model ?? settings.model;
       let finishReason: string | undefined;
       let usage: LLMUsage | undefined;
-      for await (const event of parseSse(readLines(response.body))) {
+      for await (const event of readSseEvents(response.body)) {
         if (event.data === "[DONE]") {
           yield { type: "finish", model, usage, finishReason };
           return;

@@ -1,7 +1,8 @@
 // The chat page: log in, send messages, render the streamed answer.
 // The server answers POST /api/chat with server-sent events (progress, delta, done, error);
-// EventSource cannot POST, so the stream is read with fetch.
-"use strict";
+// EventSource cannot POST, so the stream is read with fetch and parsed by eventsource-parser, the
+// same parser the server's providers and the tests use (its browser build, served by the web server).
+import { createParser } from "/vendor/eventsource-parser.js";
 
 const $ = (id) => document.getElementById(id);
 const history = [];
@@ -75,27 +76,21 @@ $("logout").addEventListener("click", async () => {
   show(false);
 });
 
-// Parses an SSE byte stream into {event, data} objects.
+// Yields {event, data} for each server-sent event of a response body, as it arrives.
 async function* readEvents(body) {
+  const pending = [];
+  const parser = createParser({ onEvent: (e) => pending.push({ event: e.event || "message", data: JSON.parse(e.data) }) });
   const reader = body.getReader();
   const decoder = new TextDecoder();
-  let buffer = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer += decoder.decode(value, { stream: true });
-    let end;
-    while ((end = buffer.indexOf("\n\n")) >= 0) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      let event = "message";
-      const data = [];
-      for (const line of block.split("\n")) {
-        if (line.startsWith("event:")) event = line.slice(6).trim();
-        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
-      }
-      if (data.length) yield { event, data: JSON.parse(data.join("\n")) };
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      parser.feed(decoder.decode(value, { stream: true }));
+      yield* pending.splice(0);
     }
+  } finally {
+    reader.cancel().catch(() => undefined);
   }
 }
 
