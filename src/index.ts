@@ -35,7 +35,9 @@ const stack = new MetaHumanStack("metahuman", {
   config,
   // Prices carry no trace of the key, so they need not stay secret (a secret would hide the estimate in previews).
   prices: pulumi.unsecret(runpodApiKey.apply((apiKey) => loadPrices({ apiKey }))),
-  runpodApiKey,
+  deployApiKey: runpodApiKey,
+  // The web pod's own, restricted key; the deploy key stays with Pulumi.
+  webRunpodApiKey: pulumiConfig.getSecret("webRunpodApiKey"),
   sessionSecret,
 });
 

@@ -92,7 +92,7 @@ export type StackConfigInput = z.input<typeof stackConfigSchema>;
 
 /** Keys read from config; the secrets are read separately and never pass through error messages. */
 export const CONFIG_KEYS = Object.keys(stackConfigSchema.shape) as (keyof StackConfig)[];
-export const SECRET_KEYS = ["runpodApiKey", "sessionSecret"] as const;
+export const SECRET_KEYS = ["runpodApiKey", "webRunpodApiKey", "sessionSecret"] as const;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

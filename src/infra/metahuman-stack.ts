@@ -44,8 +44,13 @@ export interface MetaHumanStackArgs {
   readonly config: StackConfig;
   /** Prices for the cost estimate: the live catalog or the dated table. */
   readonly prices: pulumi.Input<Prices>;
-  /** RunPod API key for the web pod's job client; a secret. */
-  readonly runpodApiKey: pulumi.Input<string>;
+  /**
+   * The web pod's own RunPod key (`metahuman:webRunpodApiKey`), restricted in RunPod's console to
+   * the endpoint's job API; a secret. Without it the pod gets `deployApiKey`, with a warning.
+   */
+  readonly webRunpodApiKey?: pulumi.Input<string>;
+  /** The key Pulumi deploys with (account-wide); a secret, compared with the pod's key, never given to the pod when a pod key is set. */
+  readonly deployApiKey: pulumi.Input<string>;
   /** Signs the web pod's session cookies; a secret. */
   readonly sessionSecret: pulumi.Input<string>;
 }
@@ -103,7 +108,8 @@ export class MetaHumanStack extends pulumi.ComponentResource {
       dataCenterIds: [config.dataCenter],
     }, { parent: this });
 
-    const webEnv = pulumi.secret(pulumi.all([this.endpoint.id, args.runpodApiKey, args.sessionSecret])
+    const podApiKey = this.podApiKey(args);
+    const webEnv = pulumi.secret(pulumi.all([this.endpoint.id, podApiKey, args.sessionSecret])
       .apply(([endpointId, runpodApiKey, sessionSecret]): Record<string, string> => ({
         RUNPOD_API_KEY: runpodApiKey,
         RUNPOD_ENDPOINT_ID: endpointId,
@@ -148,5 +154,33 @@ export class MetaHumanStack extends pulumi.ComponentResource {
       webEnv: this.webEnv,
       costEstimate: this.costEstimate,
     });
+  }
+
+  /**
+   * The key the web pod holds. Any leak from a public web server must not control the account
+   * (the volume included), so the pod gets its own key and preview warns when it is missing or
+   * the same as the deploy key. The warnings never show a key.
+   */
+  private podApiKey(args: MetaHumanStackArgs): pulumi.Output<string> {
+    if (args.webRunpodApiKey === undefined) {
+      void pulumi.log.warn(
+        "metahuman:webRunpodApiKey is not set, so the web pod gets the deploy key, which controls the whole RunPod account. " +
+          "Make a key restricted to this endpoint in RunPod's console and run `pulumi config set --secret metahuman:webRunpodApiKey <key>`.",
+        this,
+      );
+      return pulumi.secret(pulumi.output(args.deployApiKey));
+    }
+    return pulumi.secret(
+      pulumi.all([args.webRunpodApiKey, args.deployApiKey]).apply(([podKey, deployKey]) => {
+        if (podKey === deployKey) {
+          void pulumi.log.warn(
+            "metahuman:webRunpodApiKey is the same key Pulumi deploys with: the web pod can then control the whole RunPod account. " +
+              "Give the pod a key restricted to this endpoint (README: \"A restricted key for the web pod\").",
+            this,
+          );
+        }
+        return podKey;
+      }),
+    );
   }
 }

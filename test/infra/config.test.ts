@@ -40,6 +40,11 @@ describe("stack config", () => {
     expect(parseStackConfig(raw)).toEqual(parseStackConfig({}));
   });
 
+  it("knows metahuman:webRunpodApiKey as a secret setting, not a misspelt one", () => {
+    expect(() => parseStackConfig({ webRunpodApiKey: "not read here", runpodApiKey: "x", sessionSecret: "y" })).not.toThrow();
+    expect(() => parseStackConfig({ webRunpodApiKeys: "x" })).toThrow(/webRunpodApiKeys is not a known setting/);
+  });
+
   it("parses the strings Pulumi hands over", () => {
     const config = parseStackConfig({
       workersMax: "5", flashboot: "false", gpuPools: '["ADA_24","AMPERE_80"]', queueDelaySeconds: "2.5",

@@ -158,3 +158,52 @@ describe("the program", () => {
     expect(cost.usdPerMonth.heavy).toBeGreaterThan(cost.usdPerMonth.medium);
   });
 });
+
+// Finding 8 of issue 11: the pod held the deploy key, so any leak from the public web server
+// controlled the whole account. The pod now gets its own key; the deploy key stays with Pulumi.
+describe("the web pod's RunPod key", () => {
+  const WEB_KEY = "program-test-web-pod-key-fedcba9876543210";
+  const runWith = (extra: Record<string, string>) => {
+    const result = spawnSync(
+      process.execPath,
+      ["--import", "tsx", "test/infra/fixtures/run-program-with-mocks.ts", API_KEY, SESSION_SECRET, JSON.stringify(extra)],
+      { encoding: "utf8", timeout: 120_000 },
+    );
+    if (result.status !== 0) throw new Error(`the program failed under mocks:\n${result.stderr}`);
+    return { run: JSON.parse(result.stdout) as ProgramRun, log: result.stderr };
+  };
+  let separate: ReturnType<typeof runWith>;
+  let same: ReturnType<typeof runWith>;
+  beforeAll(() => {
+    separate = runWith({ "metahuman:webRunpodApiKey": WEB_KEY });
+    same = runWith({ "metahuman:webRunpodApiKey": API_KEY });
+  }, 260_000);
+
+  it("is metahuman:webRunpodApiKey when set: the deploy key never reaches the pod, and the key stays secret", () => {
+    const web = separate.run.declared.find((r) => r.name === "metahuman-web")!;
+    expect(web.inputs.env[SECRET_SIGNATURE]).toBe(SECRET_SIG_VALUE);
+    expect(web.inputs.env.value.RUNPOD_API_KEY).toBe(WEB_KEY);
+    expect(JSON.stringify(web.inputs)).not.toContain(API_KEY);
+    expect(separate.run.outputs.webEnv).toMatchObject({ secret: true, value: { RUNPOD_API_KEY: WEB_KEY } });
+    for (const [name, { value, secret }] of Object.entries(separate.run.outputs)) {
+      if (secret) continue;
+      expect(JSON.stringify(value), name).not.toContain(WEB_KEY);
+    }
+    expect(separate.log).not.toMatch(/webRunpodApiKey/); // no warning
+  });
+
+  it("warns in preview when it is the deploy key, or not set, without showing a key", () => {
+    expect(same.log).toMatch(/metahuman:webRunpodApiKey is the same key Pulumi deploys with/);
+    expect(run.declared.find((r) => r.name === "metahuman-web")!.inputs.env.value.RUNPOD_API_KEY).toBe(API_KEY);
+    for (const log of [same.log]) {
+      expect(log).not.toContain(API_KEY);
+      expect(log).not.toContain(WEB_KEY);
+    }
+  });
+
+  it("warns when it is not set (the pod then gets the deploy key)", () => {
+    const unset = runWith({});
+    expect(unset.log).toMatch(/metahuman:webRunpodApiKey is not set/);
+    expect(unset.log).not.toContain(API_KEY);
+  }, 130_000);
+});
