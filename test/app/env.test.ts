@@ -40,9 +40,21 @@ describe("web pod env", () => {
     ["NODE_ENV", { NODE_ENV: "prod" }, /^NODE_ENV must be one of development, production, test \(got "prod"\)/],
     ["OLLAMA_URL", { OLLAMA_URL: "ftp://x" }, /^OLLAMA_URL must be an http\(s\) URL/],
     ["RUNPOD_ENDPOINT_ID", { RUNPOD_ENDPOINT_ID: "../x" }, /^RUNPOD_ENDPOINT_ID must be a RunPod endpoint id/],
+    ["TRUST_PROXY_HOPS", { TRUST_PROXY_HOPS: "true" }, /^TRUST_PROXY_HOPS must be a whole number from 0 to 5 \(got "true"\)/],
+    ["TRUST_PROXY_HOPS", { TRUST_PROXY_HOPS: "-1" }, /^TRUST_PROXY_HOPS must be a whole number from 0 to 5/],
+    ["LOGIN_RATE_LIMIT_PER_MINUTE", { LOGIN_RATE_LIMIT_PER_MINUTE: "0" }, /^LOGIN_RATE_LIMIT_PER_MINUTE must be a whole number from 1 to 1000/],
+    ["ADMIN_USERS", { ADMIN_USERS: "ada,../root" }, /^ADMIN_USERS must be comma-separated usernames/],
   ])("names %s when it is missing or bad", (_name, change, pattern) => {
     const found = problems({ ...base, ...change });
     expect(found.some((p) => pattern.test(p))).toBe(true);
+  });
+
+  it("never trusts X-Forwarded-For by default, and never quotes MONITORING_TOKEN back", () => {
+    expect(parseWebEnv(base)).toMatchObject({ TRUST_PROXY_HOPS: 0, ADMIN_USERS: [], LOGIN_RATE_LIMIT_PER_MINUTE: 10 });
+    expect(parseWebEnv({ ...base, ADMIN_USERS: " ada, bob ,," }).ADMIN_USERS).toEqual(["ada", "bob"]);
+    const found = problems({ ...base, MONITORING_TOKEN: "short-secret-TOKENVALUE" });
+    expect(found).toEqual(["MONITORING_TOKEN must be at least 32 characters long"]);
+    expect(found.join("")).not.toContain("TOKENVALUE");
   });
 
   it("treats an empty value (FOO= in a dotenv file) as missing", () => {
