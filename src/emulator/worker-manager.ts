@@ -4,6 +4,8 @@
 // Workers speak the worker protocol of worker-protocol.ts on loopback.
 import { spawn, type ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import type { EndpointLookup, JobStore } from "./job-store";
 import { noWorkers, workerSecondsFrom, type JobExecutor, type WorkerCounts, type WorkerLifeEvent } from "./job-executor";
@@ -13,7 +15,7 @@ export interface WorkerManagerOptions {
   python?: string;
   /** The handler script. Default `handler/handler.py` under cwd. */
   handler?: string;
-  /** Working directory of workers. Default process.cwd() (the repo root). */
+  /** The repository: where `python` and `handler` are found by default. Default process.cwd(). */
   cwd?: string;
   /** Overrides the endpoint's idleTimeout (s) so tests can watch scale-to-zero quickly. */
   idleTimeoutMs?: number;
@@ -160,8 +162,11 @@ export class WorkerManager extends EventEmitter implements JobExecutor {
       RUNPOD_PING_INTERVAL: "1000",
     };
     const python = this.options.python ?? path.join(cwd, ".venv/bin/python");
+    // Each worker in a folder of its own: the SDK keeps its jobs-in-progress file (.runpod_jobs.pkl) in its working
+    // directory and loads it at start, so workers sharing one would take over each other's jobs (and litter the repo).
+    const workDir = mkdtempSync(path.join(tmpdir(), "runpod-worker-"));
     const child = spawn(python, ["-u", this.options.handler ?? path.join(cwd, "handler/handler.py")], {
-      cwd,
+      cwd: workDir,
       env,
       stdio: ["ignore", "pipe", "pipe"],
       // Own process group: the SDK forks a ping process that must die with the worker.
@@ -169,6 +174,7 @@ export class WorkerManager extends EventEmitter implements JobExecutor {
     });
     const worker: WorkerProcess = { id, endpointId, child, lastActive: this.store.now(), jobs: 0, tail: [], exited: Promise.resolve() };
     worker.exited = new Promise((resolve) => child.once("exit", () => resolve()));
+    void worker.exited.then(() => rmSync(workDir, { recursive: true, force: true }));
     const onOutput = (data: Buffer): void => {
       const lines = data.toString("utf8").split("\n").filter(Boolean);
       worker.tail.push(...lines);
