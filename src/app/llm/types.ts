@@ -56,4 +56,3 @@ export interface LLMProvider {
 }
 
 export const PROVIDER_NAMES = ["ollama", "openai", "runpod_serverless", "mock"] as const;
-export type ProviderName = (typeof PROVIDER_NAMES)[number];
