@@ -121,7 +121,8 @@ describe("ollama provider", () => {
       })(),
     ).rejects.toThrow();
     expect(seen).toEqual(["first"]);
-    await new Promise((r) => setTimeout(r, 50));
+    // The server sees its connection closed (soon; the machine may be busy).
+    for (let i = 0; i < 100 && !fake.closedEarly(); i++) await new Promise((r) => setTimeout(r, 20));
     expect(fake.closedEarly()).toBe(true);
   });
 
