@@ -1,11 +1,15 @@
-// An in-process stand-in for serverless workers: same queue, same scale-up and
+// An in-process stand-in for serverless workers, for unit tests only (`npm run local`
+// and `npm run emulator` run real SDK workers): same queue, same scale-up and
 // scale-to-zero rules as the real worker manager, but the "handler" is a function.
-// Latency, cold start, streaming and failures are configurable so tests and
-// benches can reproduce what real endpoints do without spawning processes.
+// The default handler answers exactly like the real echo worker (echo-worker.ts:
+// same input validation, error texts and output shapes, max_tokens honoured; a
+// parity test holds them equal); cold start, pacing and custom handlers are
+// configurable so tests can reproduce what real endpoints do without processes.
 import { EventEmitter } from "node:events";
 import type { EndpointLookup, Job, JobStore } from "./job-store";
 import { noWorkers, workerSecondsFrom, type JobExecutor, type WorkerCounts, type WorkerLifeEvent } from "./job-executor";
-import { sleep } from "../runpod/http-retry";
+import { echoWorkerJob, tokensIn, type EchoWorkerSettings } from "./echo-worker";
+import { sleep } from "../common/http";
 
 export interface InProcessJobContext {
   /** Aborted when the job is cancelled or times out. */
@@ -14,14 +18,21 @@ export interface InProcessJobContext {
   stream(chunk: unknown): void;
 }
 
-/** Returns the output; throwing or returning `{error}` fails the job. */
+/**
+ * Returns the output; throwing or returning `{error}` fails the job. As the SDK does with a plain
+ * handler's dict, `error` is taken out and what else the dict holds stays the job's output.
+ */
 export type InProcessHandler = (job: { id: string; input: unknown }, ctx: InProcessJobContext) => Promise<unknown>;
 
 export interface InProcessExecutorOptions {
   /** Time a new worker spends initializing before it takes jobs (cold start). Default 0. */
   coldStartMs?: number;
-  /** Time the default echo handler spends on each job. Default 0. */
+  /** Extra time the default echo handler spends on each job, spread over its outputs. Default 0. */
   latencyMs?: number;
+  /** The default echo handler's pause before each word, as the worker's ECHO_TOKEN_DELAY_MS. Default 0. */
+  tokenDelayMs?: number;
+  /** The default echo handler's worker settings (MODEL_NAME, MODEL_ALIASES, MAX_MODEL_LEN, ...). */
+  worker?: EchoWorkerSettings;
   /** Overrides the endpoint's idleTimeout (s) so tests can watch scale-to-zero quickly. */
   idleTimeoutMs?: number;
   /** The job body; defaults to an echo of the worker contract. */
@@ -38,29 +49,25 @@ interface FakeWorker {
 }
 
 
-/** Echo of the worker contract: `{response, model, usage, finish_reason}`; streams word deltas when `input.stream`. */
-export function echoHandler(latencyMs: number): InProcessHandler {
+/**
+ * The real echo worker's answers (handler/handler.py with ENGINE=echo): every yield is streamed, as the
+ * SDK posts each yield of a generator handler, and the output is the list of all yields; bad input
+ * fails the job with the worker's own error text.
+ */
+export function echoHandler(options: Pick<InProcessExecutorOptions, "latencyMs" | "tokenDelayMs" | "worker"> = {}): InProcessHandler {
   return async (job, ctx) => {
-    const input = (job.input ?? {}) as { messages?: Array<{ role?: string; content?: string }>; stream?: boolean };
-    const last = [...(input.messages ?? [])].reverse().find((m) => m.role === "user");
-    const response = `echo: ${last?.content ?? ""}`;
-    const words = response.split(/(?<= )/);
-    if (input.stream) {
-      const step = words.length > 0 ? latencyMs / words.length : latencyMs;
-      for (const w of words) {
-        await sleep(step, ctx.signal);
-        ctx.stream({ text: w });
-      }
-    } else if (latencyMs > 0) {
-      await sleep(latencyMs, ctx.signal);
+    const result = echoWorkerJob(job, options.worker);
+    if ("error" in result) return { error: result.error };
+    const perOutputMs = result.outputs.length > 0 ? (options.latencyMs ?? 0) / result.outputs.length : 0;
+    let tokens = 0;
+    for (const output of result.outputs) {
+      const words = tokensIn(output, tokens);
+      tokens += words;
+      const waitMs = perOutputMs + words * (options.tokenDelayMs ?? 0);
+      if (waitMs > 0) await sleep(waitMs, ctx.signal);
+      ctx.stream(output);
     }
-    const prompt = (input.messages ?? []).reduce((n, m) => n + String(m.content ?? "").split(/\s+/).length, 0);
-    return {
-      response,
-      model: "echo",
-      usage: { prompt_tokens: prompt, completion_tokens: words.length, total_tokens: prompt + words.length },
-      finish_reason: "stop",
-    };
+    return result.outputs;
   };
 }
 
@@ -78,7 +85,7 @@ export class InProcessExecutor extends EventEmitter implements JobExecutor {
     private readonly options: InProcessExecutorOptions = {},
   ) {
     super();
-    this.handler = options.handler ?? echoHandler(options.latencyMs ?? 0);
+    this.handler = options.handler ?? echoHandler(options);
     store.on("queued", this.onQueued);
     store.on("stop", this.onStop);
   }
@@ -163,8 +170,8 @@ export class InProcessExecutor extends EventEmitter implements JobExecutor {
           { id: job.id, input: job.input },
           { signal: abort.signal, stream: (chunk) => this.store.appendStream(job.id, chunk) },
         );
-        const error = (output as { error?: unknown } | null)?.error;
-        if (error) this.store.fail(job.id, typeof error === "string" ? error : JSON.stringify(error), output);
+        const failure = failureOf(output);
+        if (failure) this.store.fail(job.id, failure.error, failure.output);
         else this.store.complete(job.id, output);
       } catch (err) {
         // The SDK reports a raised exception as a JSON string of type and message.
@@ -191,4 +198,12 @@ export class InProcessExecutor extends EventEmitter implements JobExecutor {
     this.events.push({ endpointId: worker.endpointId, workerId: worker.id, type: "stop", at: this.store.now(), jobs: worker.jobs });
     this.emit("worker", this.events.at(-1));
   }
+}
+
+/** A plain handler's `{error, ...rest}` the way the SDK reports it: the error, and the rest as output if any. */
+function failureOf(output: unknown): { error: string; output?: unknown } | undefined {
+  if (typeof output !== "object" || output === null || Array.isArray(output)) return undefined;
+  const { error, ...rest } = output as Record<string, unknown>;
+  if (!error) return undefined;
+  return { error: typeof error === "string" ? error : JSON.stringify(error), ...(Object.keys(rest).length > 0 ? { output: rest } : {}) };
 }

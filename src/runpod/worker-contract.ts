@@ -1,7 +1,11 @@
 // The worker job contract (DESIGN.md "Worker job"), and readers for every output
-// shape a RunPod LLM worker returns: ours `{response, model, usage, finish_reason}`,
-// worker-vllm's one-element list holding an OpenAI chat.completion, OpenAI deltas,
-// plain text chunks, token batches `{choices:[{tokens}]}`, and aggregated streams (lists).
+// shape a RunPod LLM worker returns. Our worker (handler/job_handler.py) answers a
+// job that does not stream in worker-vllm's shape, one element with the whole text:
+// `[{choices:[{tokens:[text], finish_reason}], usage:{input, output}, model}]` (what
+// MetaHuman OS's own RunPod client reads), and streams `{text}` deltas whose last one
+// carries `finish_reason`, `usage` and `model`. Also read: our earlier
+// `{response, model, usage, finish_reason}`, worker-vllm's OpenAI chat.completion in a
+// list, OpenAI deltas, plain text chunks, and aggregated streams (lists of any of them).
 import { z } from "zod";
 import { ServerlessBadOutputError } from "./job-api-errors";
 
@@ -10,15 +14,41 @@ export const workerMessageSchema = z.object({
   content: z.string(),
 });
 
-export const workerInputSchema = z.object({
-  messages: z.array(workerMessageSchema).min(1),
-  max_tokens: z.number().int().positive(),
-  temperature: z.number().min(0),
-  top_p: z.number().gt(0).max(1).optional(),
-  stop: z.union([z.string(), z.array(z.string())]).optional(),
-  seed: z.number().int().optional(),
-  stream: z.boolean().optional(),
-});
+const stopSchema = z.union([z.string().min(1), z.array(z.string().min(1)).min(1).max(16)]);
+
+/** worker-vllm's `sampling_params` (vLLM's names), as far as our worker accepts them. */
+export const workerSamplingParamsSchema = z
+  .object({
+    max_tokens: z.number().int().positive().optional(),
+    temperature: z.number().min(0).max(2).optional(),
+    top_p: z.number().gt(0).max(1).optional(),
+    stop: stopSchema.optional(),
+    seed: z.number().int().min(0).optional(),
+    top_k: z.number().int().min(-1).optional(),
+    min_p: z.number().min(0).max(1).optional(),
+    presence_penalty: z.number().min(-2).max(2).optional(),
+    frequency_penalty: z.number().min(-2).max(2).optional(),
+    repetition_penalty: z.number().gt(0).max(10).optional(),
+  })
+  .strict();
+
+/** A native job's input. The worker rejects unknown fields, so this schema is strict too. */
+export const workerInputSchema = z
+  .object({
+    messages: z.array(workerMessageSchema).min(1),
+    max_tokens: z.number().int().positive().optional(),
+    temperature: z.number().min(0).max(2).optional(),
+    top_p: z.number().gt(0).max(1).optional(),
+    stop: stopSchema.optional(),
+    seed: z.number().int().min(0).optional(),
+    stream: z.boolean().optional(),
+    /** The served model or one of its aliases (MODEL_ALIASES); another name fails the job. */
+    model: z.string().min(1).optional(),
+    /** "json": the answer is one JSON value (vLLM structured output). */
+    format: z.enum(["text", "json"]).optional(),
+    sampling_params: workerSamplingParamsSchema.optional(),
+  })
+  .strict();
 export type WorkerInput = z.infer<typeof workerInputSchema>;
 
 const usageSchema = z.union([
