@@ -96,7 +96,8 @@ function coerce(raw: unknown, parameter: SpecParameter): unknown {
   const type = Array.isArray(schema?.type) ? schema?.type[0] : schema?.type;
   if (type === "array") {
     // style form, explode false: `a,b,c`; explode true (the default): the parameter repeated.
-    const items = Array.isArray(raw) ? raw : typeof raw === "string" && parameter.explode === false ? raw.split(",") : [raw];
+    // An empty value is the empty list.
+    const items = Array.isArray(raw) ? raw : raw === "" ? [] : typeof raw === "string" && parameter.explode === false ? raw.split(",") : [raw];
     const itemParameter = { ...parameter, schema: schema?.items };
     return items.map((item) => coerce(item, itemParameter));
   }

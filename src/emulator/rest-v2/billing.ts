@@ -14,17 +14,25 @@ const EARLIEST = 0;
 export const BUCKET_SIZES = ["hour", "day", "week", "month", "year"] as const;
 type BucketSize = (typeof BUCKET_SIZES)[number];
 
+/** Date.UTC, also for years 0–99 (which Date.UTC takes as 1900–1999). */
+function utc(year: number, month: number, day = 1, hour = 0): number {
+  const d = new Date(0);
+  d.setUTCFullYear(year, month, day);
+  d.setUTCHours(hour, 0, 0, 0);
+  return d.getTime();
+}
+
 function floorBucket(t: number, size: BucketSize): number {
   const d = new Date(t);
   switch (size) {
-    case "hour": return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), d.getUTCHours());
-    case "day": return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+    case "hour": return utc(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), d.getUTCHours());
+    case "day": return utc(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
     case "week": { // ISO weeks start on Monday
-      const day = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+      const day = utc(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
       return day - ((d.getUTCDay() + 6) % 7) * 24 * HOUR_MS;
     }
-    case "month": return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
-    case "year": return Date.UTC(d.getUTCFullYear(), 0, 1);
+    case "month": return utc(d.getUTCFullYear(), d.getUTCMonth());
+    case "year": return utc(d.getUTCFullYear(), 0);
   }
 }
 
@@ -34,8 +42,8 @@ function addBuckets(t: number, size: BucketSize, n: number): number {
     case "hour": return t + n * HOUR_MS;
     case "day": return t + n * 24 * HOUR_MS;
     case "week": return t + n * 7 * 24 * HOUR_MS;
-    case "month": return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + n, 1);
-    case "year": return Date.UTC(d.getUTCFullYear() + n, 0, 1);
+    case "month": return utc(d.getUTCFullYear(), d.getUTCMonth() + n);
+    case "year": return utc(d.getUTCFullYear() + n, 0);
   }
 }
 

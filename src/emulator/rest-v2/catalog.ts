@@ -12,10 +12,14 @@ interface DataCenterQuery {
   globalNetwork?: boolean;
 }
 
+/** No list, or an empty one, filters nothing. */
+const anyOf = (wanted: string[] | undefined, has: readonly string[]): boolean =>
+  wanted === undefined || wanted.length === 0 || wanted.some((w) => has.includes(w));
+
 const matches = (dc: CatalogDataCenter, q: DataCenterQuery): boolean =>
-  (q.regions === undefined || q.regions.includes(dc.region)) &&
-  (q.networkVolumeTypes === undefined || q.networkVolumeTypes.some((t) => dc.networkVolumeTypes.includes(t as CatalogDataCenter["networkVolumeTypes"][number]))) &&
-  (q.compliance === undefined || q.compliance.some((c) => dc.compliance.includes(c))) &&
+  anyOf(q.regions, [dc.region]) &&
+  anyOf(q.networkVolumeTypes, dc.networkVolumeTypes) &&
+  anyOf(q.compliance, dc.compliance) &&
   (q.globalNetwork === undefined || q.globalNetwork === dc.globalNetwork);
 
 export const catalogPlugin: FastifyPluginAsync<RestV2Context> = async (api) => {
