@@ -1,6 +1,7 @@
 // The web pod's app as a Fastify plugin: external plugins (security headers, cookies, rate
 // limits), then our own concerns (cross-site request refusal, the session guard, one error
 // handler, request metrics), then the routes. server.ts alone listens.
+import type * as http from "node:http";
 import fastifyCookie from "@fastify/cookie";
 import fastifyHelmet from "@fastify/helmet";
 import fastifyRateLimit from "@fastify/rate-limit";
@@ -109,7 +110,11 @@ export const metahumanApp: FastifyPluginAsync<AppOptions> = async (app, options)
   // Only JSON bodies: Fastify's built-in text/plain parser would let a cross-site form reach a route.
   app.removeContentTypeParser("text/plain");
 
-  app.addHook("onRequest", async (request) => refuseCrossSite(request));
+  app.addHook("onRequest", async (request) => {
+    // Node would answer this itself with an empty 400 (requireHostHeader is turned off in buildApp so that it is said in words).
+    if (request.raw.httpVersion === "1.1" && !request.headers.host) throw new HttpError(400, "An HTTP/1.1 request needs a Host header.");
+    refuseCrossSite(request);
+  });
   registerSessionGuard(app, ctx);
 
   app.addHook("onResponse", async (request, reply) => {
@@ -166,7 +171,9 @@ export async function buildApp(options: AppOptions, fastifyOptions: FastifyServe
   // next hops-1 addresses are proxies; the address before them is the client.)
   const hops = options.env.TRUST_PROXY_HOPS;
   const trustProxy = hops > 0 ? (_address: string, hop: number) => hop < hops : false;
-  const serverOptions: FastifyServerOptions = { logger: false, bodyLimit: BODY_LIMIT_BYTES, trustProxy, ...fastifyOptions };
+  // FastifyHttpOptions' `http` (node's server options); FastifyServerOptions does not list it.
+  const nodeServer: { http: http.ServerOptions } = { http: { requireHostHeader: false } };
+  const serverOptions: FastifyServerOptions = { logger: false, bodyLimit: BODY_LIMIT_BYTES, trustProxy, ...nodeServer, ...fastifyOptions };
   const app = Fastify(serverOptions);
   await app.register(metahumanAppPlugin, options);
   return app;

@@ -57,6 +57,7 @@ export async function setPassword(paths: MetaHumanPaths, username: string, passw
   if (password.length < MIN_PASSWORD_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
     throw new Error(`password must be ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters long (got ${password.length})`);
   }
+  if (password.includes("\u0000")) throw new Error("password must not contain a NUL character");
   const tree = await paths.ensureUser(username);
   const passwordHash = await hashPassword(password);
   return withAccountLock(paths, username, async () => {
@@ -136,7 +137,9 @@ export async function authenticate(paths: MetaHumanPaths, username: string, pass
   } catch {
     account = undefined;
   }
-  if (!account) {
+  // scrypt keys HMAC with the password, and HMAC pads keys with zero bytes: "pw" and "pw\0" hash
+  // alike. No password may contain NUL (setPassword refuses it), so one that does is simply wrong.
+  if (!account || password.includes("\u0000")) {
     await verifyPassword(password, await dummyPasswordHash());
     return undefined;
   }
