@@ -220,6 +220,8 @@ describe("the bad-input suite", () => {
     await http("headers", "DELETE on login", "/api/login", { method: "DELETE" });
     await raw("headers", "no Host header, HTTP/1.1", "GET /api/session HTTP/1.1\r\nConnection: close\r\n\r\n");
     await raw("headers", "NUL in a header value", `GET /api/session HTTP/1.1\r\nHost: ${host}\r\nCookie: mh_session=a\u0000b\r\nConnection: close\r\n\r\n`);
+    await raw("headers", "HTTP/1.0 POST, no Host, an Origin", `POST /api/logout HTTP/1.0\r\nOrigin: https://evil.example\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`);
+    await raw("headers", "HTTP/1.0 GET, no Host", "GET /api/session HTTP/1.0\r\n\r\n");
     await raw("headers", "header line without a colon", `GET /api/session HTTP/1.1\r\nHost: ${host}\r\nthis is not a header\r\nConnection: close\r\n\r\n`);
     await raw("headers", "64 KB of headers", `GET /api/session HTTP/1.1\r\nHost: ${host}\r\nX-Big: ${LONG(64 * 1024)}\r\nConnection: close\r\n\r\n`);
     await raw("headers", "content-length larger than the body", `POST /api/login HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{"username":"ada"}`);

@@ -62,7 +62,7 @@ function refuseCrossSite(request: FastifyRequest): void {
     } catch {
       host = undefined;
     }
-    if (!host || host !== request.host.toLowerCase()) throw new HttpError(403, "Cross-site requests are refused.");
+    if (!host || host !== (request.host ?? "").toLowerCase()) throw new HttpError(403, "Cross-site requests are refused.");
   }
   const type = request.headers["content-type"];
   const hasBody = Number(request.headers["content-length"] ?? 0) > 0 || request.headers["transfer-encoding"] !== undefined;
