@@ -8,13 +8,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { EndpointLookup, Job, JobEndpoint, JobStore } from "./job-store";
 
-export const JOB_OPS = ["run", "runsync", "status", "status-sync", "stream", "cancel", "retry", "purge-queue", "health"] as const;
+const JOB_OPS = ["run", "runsync", "status", "status-sync", "stream", "cancel", "retry", "purge-queue", "health"] as const;
 export type JobOp = (typeof JOB_OPS)[number];
 
 /** Requests allowed per endpoint and operation in one window (RunPod: per 10 s). */
 export type JobRateLimits = Record<JobOp, number>;
 
-export const RUNPOD_RATE_LIMITS: JobRateLimits = {
+const RUNPOD_RATE_LIMITS: JobRateLimits = {
   runsync: 2000,
   run: 1000,
   status: 2000,

@@ -4,9 +4,9 @@
 import { EventEmitter } from "node:events";
 import { randomUUID } from "node:crypto";
 
-export const JOB_STATUSES = ["IN_QUEUE", "IN_PROGRESS", "COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"] as const;
+const JOB_STATUSES = ["IN_QUEUE", "IN_PROGRESS", "COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
-export const FINAL_STATUSES: readonly JobStatus[] = ["COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"];
+const FINAL_STATUSES: readonly JobStatus[] = ["COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"];
 export const isFinal = (status: JobStatus): boolean => FINAL_STATUSES.includes(status);
 
 /** What the job API needs to know of an endpoint (a subset of REST v2's Endpoint). */

@@ -109,11 +109,6 @@ export class WorkerManager extends EventEmitter implements JobExecutor {
     return this.procs.get(workerId)?.tail ?? [];
   }
 
-  /** Whether a worker id belongs to a live worker of this endpoint. */
-  knows(endpointId: string, workerId: string): boolean {
-    return this.procs.get(workerId)?.endpointId === endpointId;
-  }
-
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.sweep);

@@ -78,15 +78,12 @@ export async function startEmulatorCommand(options: { env?: Record<string, strin
   };
 }
 
-/**
- * The text of a job's output as the worker answers a job that does not stream: worker-vllm's shape
- * `[{choices: [{tokens: [text]}], usage: {input, output}}]`, or (until the worker's change lands) our earlier
- * one-element `[{response}]`.
- */
+/** The text of a job that does not stream, in worker-vllm's shape: `[{choices: [{tokens: [text]}], usage: {input, output}}]`. */
 export function outputText(output: unknown): string {
-  if (!Array.isArray(output) || output.length !== 1) throw new Error(`not a one-element output list: ${JSON.stringify(output)}`);
-  const first = output[0] as { choices?: Array<{ tokens?: string[] }>; response?: string };
-  if (first.choices) return (first.choices[0]?.tokens ?? []).join("");
-  if (typeof first.response === "string") return first.response;
-  throw new Error(`no text in the output: ${JSON.stringify(output)}`);
+  const [first, ...rest] = Array.isArray(output) ? (output as Array<{ choices?: Array<{ tokens?: unknown }>; usage?: unknown }>) : [];
+  const tokens = first?.choices?.[0]?.tokens;
+  if (rest.length > 0 || !Array.isArray(tokens) || !tokens.every((t) => typeof t === "string")) {
+    throw new Error(`not worker-vllm's output shape: ${JSON.stringify(output)}`);
+  }
+  return tokens.join("");
 }

@@ -31,12 +31,10 @@ def chat(text, **extra):
 
 
 def output_text(output):
-    """The text of a job that does not stream: worker-vllm's ``[{choices: [{tokens}]}]`` (or our earlier ``[{response}]``)."""
+    """The text of a job that does not stream, in worker-vllm's shape ``[{choices: [{tokens: [text]}], usage}]``."""
     assert isinstance(output, list) and len(output) == 1, output
-    first = output[0]
-    if "choices" in first:
-        return "".join(first["choices"][0]["tokens"])
-    return first["response"]
+    assert set(output[0]["usage"]) == {"input", "output"}, output
+    return "".join(output[0]["choices"][0]["tokens"])
 
 
 def long_chat():
