@@ -6,6 +6,7 @@
 // failures are retried only for calls that are safe to repeat (GET, PATCH, DELETE) — never a create,
 // which could make two. Plain functions only: Pulumi serializes the providers that call this module.
 import { z } from "zod";
+import { MetaHumanError } from "../common/errors";
 import { sendHttp, withRetries, type HttpFailure } from "../common/http";
 import { RunPodApiError } from "./errors";
 import {
@@ -106,7 +107,10 @@ export function createRunPodRestClient(settings: RunPodRestSettings = {}) {
   function resolveKey(): string {
     const key = settings.apiKey ?? process.env.RUNPOD_API_KEY;
     if (key === undefined || key === "") {
-      throw new Error("RUNPOD_API_KEY is not set: pass `apiKey` or set the RUNPOD_API_KEY environment variable");
+      throw new MetaHumanError({
+        name: "RunPodConfigError",
+        message: "RUNPOD_API_KEY is not set: pass `apiKey` or set the RUNPOD_API_KEY environment variable",
+      });
     }
     return key;
   }

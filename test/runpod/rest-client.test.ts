@@ -55,6 +55,33 @@ describe("auth", () => {
     expect(error.message).not.toContain("wrong-key-123");
   });
 
+  it("without any key, fails before sending anything, naming the variable", async () => {
+    const before = process.env.RUNPOD_API_KEY;
+    delete process.env.RUNPOD_API_KEY;
+    try {
+      const error = await createRunPodRestClient({ baseURL: emu.origin }).catalog.gpus().catch((e) => e);
+      expect(MetaHumanError.isInstance(error) && !ApiCallError.isInstance(error)).toBe(true);
+      expect(error.message).toBe("RUNPOD_API_KEY is not set: pass `apiKey` or set the RUNPOD_API_KEY environment variable");
+      expect(await emu.requests()).toEqual([]);
+    } finally {
+      if (before !== undefined) process.env.RUNPOD_API_KEY = before;
+    }
+  });
+
+  it("an upstream that echoes the key in its problem body never gets it into the error", async () => {
+    const key = "rpa_RESTECHOKEY0123456789abcdefgh";
+    const echo: typeof fetch = async (_url, init) =>
+      new Response(JSON.stringify({ title: "Bad Request", detail: `you sent ${JSON.stringify(init?.headers)}`, errors: [`$.name: key ${key}`] }), {
+        status: 400,
+        headers: { "content-type": "application/problem+json" },
+      });
+    const error = await createRunPodRestClient({ baseURL: "http://127.0.0.1:9", apiKey: key, fetch: echo }).catalog.gpus().catch((e) => e);
+    expect(RunPodApiError.isInstance(error)).toBe(true);
+    expect(error.status).toBe(400);
+    expect(`${error.message} ${error.detail} ${error.fieldErrors} ${error.responseBody} ${error.stack}`).not.toContain(key.slice(4));
+    expect(error.message).toContain("Bearer [redacted]");
+  });
+
   it("reads RUNPOD_API_KEY and RUNPOD_API_URL lazily, at request time", async () => {
     const before = { key: process.env.RUNPOD_API_KEY, url: process.env.RUNPOD_API_URL };
     const client = createRunPodRestClient({ retryBaseDelayMs: 1 });
