@@ -47,6 +47,8 @@ async function jobSystemPlugin(app: FastifyInstance, options: JobSystemOptions &
   const manager = options.executor === "workers" ? new WorkerManager(store, endpoints, origin, options.apiKey, options.workers) : undefined;
   const executor: JobExecutor = manager ?? new InProcessExecutor(store, endpoints, options.inProcess);
   app.decorate("jobSystem", { store, executor });
+  // REST v2's worker list shows the real worker processes.
+  if (manager && app.hasDecorator("runpodRest")) app.runpodRest.workersOf = (endpointId) => manager.reported(endpointId);
   // Worker-seconds go to the billing ledger when a worker stops (a worker still up at close stops then),
   // for both executors: both report start/stop on the store's clock (buildEmulator gives it the ledger's).
   // The pool (the price) is read when the worker starts: the endpoint may be gone by the time it stops.

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { EndpointLookup, JobStore } from "./job-store";
+import type { ReportedWorker } from "./rest-state";
 import { noWorkers, workerSecondsFrom, type JobExecutor, type WorkerCounts, type WorkerLifeEvent } from "./job-executor";
 
 export interface WorkerManagerOptions {
@@ -29,6 +30,7 @@ interface WorkerProcess {
   id: string;
   endpointId: string;
   child: ChildProcess;
+  startedAt: number;
   /** Set by the first job-take or ping: the worker finished its cold start. */
   readyAt?: number;
   lastActive: number;
@@ -74,6 +76,22 @@ export class WorkerManager extends EventEmitter implements JobExecutor {
       else counts.idle += 1;
     }
     return counts;
+  }
+
+  /** The endpoint's live workers as REST v2 lists them (GET /v2/serverless/{id}/workers). */
+  reported(endpointId: string): ReportedWorker[] {
+    const now = this.store.now();
+    return [...this.procs.values()]
+      .filter((w) => w.endpointId === endpointId)
+      .map((w) => ({
+        id: w.id,
+        status: !w.readyAt ? "INITIALIZING" : this.busy(w) ? "RUNNING" : "IDLE",
+        isStale: false,
+        // A local process with the echo engine: no GPU.
+        gpuCount: 0,
+        uptimeSeconds: Math.floor((now - w.startedAt) / 1000),
+        startedAt: new Date(w.startedAt).toISOString(),
+      }));
   }
 
   /** Live worker processes (all endpoints, or one). */
@@ -167,7 +185,7 @@ export class WorkerManager extends EventEmitter implements JobExecutor {
       // Own process group: the SDK forks a ping process that must die with the worker.
       detached: true,
     });
-    const worker: WorkerProcess = { id, endpointId, child, lastActive: this.store.now(), jobs: 0, tail: [], exited: Promise.resolve() };
+    const worker: WorkerProcess = { id, endpointId, child, startedAt: this.store.now(), lastActive: this.store.now(), jobs: 0, tail: [], exited: Promise.resolve() };
     worker.exited = new Promise((resolve) => child.once("exit", () => resolve()));
     void worker.exited.then(() => rmSync(workDir, { recursive: true, force: true }));
     const onOutput = (data: Buffer): void => {

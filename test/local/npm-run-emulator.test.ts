@@ -42,6 +42,10 @@ describe("npm run emulator", () => {
     const workers = processesTagged(emu.tag).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, "latin1").includes("handler/handler.py"));
     expect(workers.length).toBeGreaterThanOrEqual(1);
     expect(job.workerId).toMatch(/^worker-/);
+    // REST v2 lists that worker.
+    const listed = await (await get(`/v2/serverless/${emu.endpointId}/workers`)).json();
+    expect(listed.workers).toEqual([expect.objectContaining({ id: job.workerId, status: expect.stringMatching(/^(IDLE|RUNNING)$/), isStale: false })]);
+    expect(listed.summary.total).toBe(1);
   });
 
   it("Ctrl-C stops the emulator and every worker process, and exits 0", async () => {
