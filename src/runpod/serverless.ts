@@ -10,6 +10,7 @@
 import { z } from "zod";
 import { MetaHumanError } from "../common/errors";
 import { sendHttp, sleep, withRetries, type HttpFailure } from "../common/http";
+import { bodyExcerpt } from "../common/redact";
 import {
   ServerlessApiError,
   ServerlessAuthError,
@@ -326,7 +327,7 @@ export class RunpodServerlessClient {
     const base = (this.s.baseURL ?? process.env.RUNPOD_SERVERLESS_URL ?? DEFAULT_SERVERLESS_URL).replace(/\/+$/, "");
     const url = `${base}/${encodeURIComponent(this.s.endpointId)}${spec.path}`;
     if (!apiKey) throw new ServerlessAuthError({ message: "RUNPOD_API_KEY: missing; set it or pass apiKey", url, method: spec.method });
-    const text = await withRetries(
+    const answer = await withRetries(
       async () => {
         const response = await sendHttp(
           {
@@ -352,14 +353,15 @@ export class RunpodServerlessClient {
         // retrying could create a second job.
         shouldRetry: (error) =>
           error.isRetryable &&
-          (spec.retry === "idempotent" || ServerlessRateLimitError.isInstance(error) || neverSent((error as { cause?: unknown }).cause)),
+          (spec.retry === "idempotent" || ServerlessRateLimitError.isInstance(error) || neverSent(error.cause)),
       },
     );
-    if (!text.text) return {};
+    if (!answer.text) return {};
     try {
-      return JSON.parse(text.text);
+      return JSON.parse(answer.text);
     } catch {
-      throw new ServerlessApiError({ message: `${spec.method} ${url}: answer is not JSON: ${text.text.slice(0, 200)}`, url, method: spec.method, status: text.status, responseBody: text.text.slice(0, 500), isRetryable: false });
+      const excerpt = bodyExcerpt(answer.text, [apiKey]);
+      throw new ServerlessApiError({ message: `${spec.method} ${url}: answer is not JSON: ${excerpt.slice(0, 200)}`, url, method: spec.method, status: answer.status, responseBody: excerpt, isRetryable: false });
     }
   }
 
