@@ -1,6 +1,6 @@
 """Ending the worker process after an unrecoverable engine error, once the failed job has been posted.
 
-How the runpod SDK (1.12.0) ends a worker after a job, read from its source:
+How the runpod SDK (1.10.0, the version the image pins) ends a worker after a job, read from its source:
 - `refresh_worker: True` in the dict given to `runpod.serverless.start` is read when each job ends:
   `rp_job.handle_job` adds `stopPod: true` to the job-done body (the platform's "replace this worker"),
   and `JobScaler.handle_job` calls `kill_worker()` after that post, so the loops stop taking jobs.
