@@ -1,6 +1,8 @@
 // What runs the emulator's jobs. Both executors take jobs from the same JobStore
-// queue: the in-process one (unit tests, benches) and the worker manager (real
-// RunPod SDK worker processes). The job API only needs their worker counts.
+// queue: the worker manager (real RunPod SDK worker processes, what `npm run local`
+// and `npm run emulator` run) and the in-process one (unit tests only; its default
+// handler answers like the real echo worker, see echo-worker.ts). The job API only
+// needs their worker counts.
 
 /** The `workers` object of `/health`. */
 export interface WorkerCounts {
