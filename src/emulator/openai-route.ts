@@ -1,13 +1,15 @@
 // The emulator's OpenAI-compatible route, as RunPod serves it per queue endpoint:
 //   POST /v2/{endpointId}/openai/v1/chat/completions   JSON chat.completion, or SSE chunks with `stream: true`
+//   POST /v2/{endpointId}/openai/v1/completions        the same for text completions (forwarded; our handler refuses it)
 //   GET  /v2/{endpointId}/openai/v1/models             model list
 // Like the platform, it turns each request into an ordinary job with input
 // `{openai_route, openai_input}` in the same JobStore (so it counts in /health, shows in
 // /_emulator/jobs and can be cancelled), waits for the worker's answer and translates it back.
-// Not emulated: `/openai/v1/completions` (our handler only serves chat), rate limits and injected
-// faults (RunPod documents no limits for this route). RunPod's 60 s cut of long streams is
+// Every request becomes a job, whatever the handler serves: the worker answers what it does not (here
+// `/v1/completions`) with an error naming `openai_route`, as on the platform. Not emulated: rate limits
+// and injected faults (RunPod documents no limits for this route). RunPod's 60 s cut of long streams is
 // off by default: `streamCutMs` turns it on.
-import type { FastifyInstance, FastifyReply } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { isFinal, type EndpointLookup, type JobEndpoint, type JobStore } from "./job-store";
 import { jobFailure, openaiError, type OpenAIError } from "./openai-errors";
@@ -86,20 +88,22 @@ export async function openaiRoutePlugin(app: FastifyInstance, options: OpenAIRou
     request.openaiEndpoint = endpoint;
   });
 
-  app.post("/v2/:endpointId/openai/v1/chat/completions", { bodyLimit: BODY_LIMIT }, async (request, reply) => {
+  const completions = (route: "/v1/chat/completions" | "/v1/completions") => async (request: FastifyRequest, reply: FastifyReply) => {
     const parsed = chatBodySchema.safeParse(request.body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       const param = issue.path.join(".") || null;
-      return fail(reply, 400, openaiError(`invalid request body: ${param ?? "body"}: ${issue.message}; allowed is a JSON object of an OpenAI chat completion request`, "invalid_request_error", "invalid_body", param));
+      return fail(reply, 400, openaiError(`invalid request body: ${param ?? "body"}: ${issue.message}; allowed is a JSON object of an OpenAI completion request`, "invalid_request_error", "invalid_body", param));
     }
-    const input = { openai_route: "/v1/chat/completions", openai_input: parsed.data };
+    const input = { openai_route: route, openai_input: parsed.data };
     if (parsed.data.stream !== true) return answerOnce(store(), reply, request.openaiEndpoint!, input, waitMs);
     const job = store().submit(request.openaiEndpoint!, input, "runsync");
     reply.hijack();
     await new SseJobRelay(store(), job, reply.raw).run(options.streamCutMs);
     return reply;
-  });
+  };
+  app.post("/v2/:endpointId/openai/v1/chat/completions", { bodyLimit: BODY_LIMIT }, completions("/v1/chat/completions"));
+  app.post("/v2/:endpointId/openai/v1/completions", { bodyLimit: BODY_LIMIT }, completions("/v1/completions"));
 
   app.get("/v2/:endpointId/openai/v1/models", async (request, reply) =>
     answerOnce(store(), reply, request.openaiEndpoint!, { openai_route: "/v1/models", openai_input: {} }, waitMs),

@@ -1,5 +1,5 @@
 // The official `openai` npm client on RunPod's OpenAI route of `npm run emulator`, answered by a real SDK worker
-// (handler/handler.py, echo engine): models.list, chat.completions.create with and without streaming, the
+// (handler/handler.py, echo engine): models.list, chat.completions.create with and without streaming, completions.create, the
 // client's own error classes for a bad field and a wrong key, and an abort that must leave the job CANCELLED.
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -87,6 +87,15 @@ describe("the official openai client on the OpenAI route of npm run emulator", (
     const other = await client.chat.completions.create({ model: "no-such-model", messages: [{ role: "user", content: "hi" }] }).catch((err: unknown) => err);
     expect(other).toBeInstanceOf(OpenAI.BadRequestError);
     expect((other as Error).message).toContain(model);
+  });
+
+  it("completions.create(): forwarded as a job like on RunPod, refused by our chat-only handler with a 400 naming openai_route", async () => {
+    const refused = await client.completions.create({ model, prompt: "hi", max_tokens: 4 }).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((refused as Error).message).toContain("input.openai_route");
+    expect((refused as Error).message).toContain("/v1/chat/completions");
+    const job = (await jobs()).find((j) => j.input.openai_route === "/v1/completions");
+    expect(job?.status).toBe("FAILED");
   });
 
   it("aborting a stream ends the client's iteration and leaves the job CANCELLED", async () => {
