@@ -5,7 +5,7 @@ import type * as http from "node:http";
 import fastifyCookie from "@fastify/cookie";
 import fastifyHelmet from "@fastify/helmet";
 import fastifyRateLimit from "@fastify/rate-limit";
-import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyRequest, type FastifyServerOptions } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from "fastify";
 import fp from "fastify-plugin";
 import type { WebEnv } from "../env";
 import { createProvider, type CreateProviderOverrides } from "../llm/create-provider";
@@ -14,6 +14,7 @@ import { MetaHumanPaths, VolumeError } from "../paths";
 import { PasswordGate } from "./auth/passwords";
 import { RecentChats } from "./alerts";
 import { HttpError, type AppContext } from "./context";
+import { refuseCrossSite } from "./cross-site";
 import { createMetrics } from "./metrics";
 import { RateLimiter } from "./rate-limit";
 import { authRoutes } from "./routes/auth";
@@ -38,36 +39,6 @@ export interface AppOptions {
   healthCacheMs?: number;
   /** Password hashes at once, and waiting, before logins are refused with 429 (default 2 and 16). */
   passwordConcurrency?: { running: number; waiting: number };
-}
-
-const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
-
-/**
- * Refuses what a browser sends on another site's behalf: a state-changing request whose
- * Sec-Fetch-Site is not same-origin (nor none: typed by the person), or whose Origin is not this
- * host, or whose body is not JSON (forms and text/plain are the requests a page may send
- * cross-site without asking; JSON needs a preflight, which this server never grants).
- * Clients that are not browsers send neither header and are not affected.
- */
-function refuseCrossSite(request: FastifyRequest): void {
-  if (SAFE_METHODS.has(request.method)) return;
-  const site = request.headers["sec-fetch-site"];
-  if (site !== undefined && site !== "same-origin" && site !== "none") throw new HttpError(403, "Cross-site requests are refused.");
-  const origin = request.headers.origin;
-  // A browser that says same-origin vouches for the origin itself (a proxy may rewrite Host).
-  if (origin !== undefined && site === undefined) {
-    let host: string | undefined;
-    try {
-      host = origin === "null" ? undefined : new URL(origin).host.toLowerCase();
-    } catch {
-      host = undefined;
-    }
-    if (!host || host !== (request.host ?? "").toLowerCase()) throw new HttpError(403, "Cross-site requests are refused.");
-  }
-  const type = request.headers["content-type"];
-  const hasBody = Number(request.headers["content-length"] ?? 0) > 0 || request.headers["transfer-encoding"] !== undefined;
-  const json = typeof type === "string" && /^application\/json\s*(;|$)/i.test(type.trim());
-  if (type !== undefined ? !json : hasBody) throw new HttpError(415, "Send the request as application/json.");
 }
 
 export const metahumanApp: FastifyPluginAsync<AppOptions> = async (app, options) => {
