@@ -46,12 +46,10 @@ export class LocalPulumi {
       PULUMI_HOME: path.join(options.dir, "home"),
       PULUMI_BACKEND_URL: `file://${path.join(options.dir, "state")}`,
       PULUMI_CONFIG_PASSPHRASE: options.passphrase,
+      // What README's steps against the emulator export, nothing more: the Node.js runtime type-checks the
+      // program with ts-node as it does for a person running `pulumi up` and in the workflows.
       PULUMI_SKIP_UPDATE_CHECK: "true",
       PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-      PULUMI_SKIP_CONFIRMATIONS: "true",
-      // `tsc --noEmit` type-checks in the test script; ts-node only transpiles here, which is much faster.
-      PULUMI_NODEJS_TRANSPILE_ONLY: "true",
-      NO_COLOR: "1",
       ...options.env,
     };
   }
@@ -74,7 +72,8 @@ export class LocalPulumi {
     const cli = path.join(pulumiBinDir(this.options.repoRoot), "pulumi");
     return new Promise((resolve, reject) => {
       if (this.options.signal?.aborted) return reject(new PulumiCliError(`pulumi ${args[0]} was not started: stopping`));
-      const child: ChildProcess = spawn(cli, ["--non-interactive", "--color", "never", ...args], {
+      // Without a terminal the CLI is non-interactive by itself, as in CI.
+      const child: ChildProcess = spawn(cli, args, {
         cwd: this.projectDir,
         env: this.env,
         stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
@@ -90,7 +89,8 @@ export class LocalPulumi {
       child.once("close", (code, signal) => {
         this.options.signal?.removeEventListener("abort", onAbort);
         if (code === 0) return resolve(stdout);
-        reject(new PulumiCliError(`pulumi ${args.join(" ")} ${signal ? `was stopped by ${signal}` : `exited ${code}`}:\n${`${stdout}\n${stderr}`.trim().slice(-4000)}`));
+        const output = `${stdout}\n${stderr}`.replace(/\u001b\[[0-9;]*[A-Za-z]/g, "").trim(); // without colour codes
+        reject(new PulumiCliError(`pulumi ${args.join(" ")} ${signal ? `was stopped by ${signal}` : `exited ${code}`}:\n${output.slice(-4000)}`));
       });
     });
   }

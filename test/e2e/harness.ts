@@ -119,6 +119,10 @@ export class PulumiProject {
       await symlink(path.join(REPO_ROOT, entry), path.join(projectDir, entry));
     }
     const stack = options.stack ?? `e2e-${randomBytes(4).toString("hex")}`;
+    // Only what README's "The same steps against the local emulator" exports (the backend, the passphrase, the
+    // update check, plugin acquisition, the emulator's URLs and key, PATH), and nothing that changes how Pulumi runs
+    // the program: its Node.js runtime type-checks it with ts-node and the repository's tsconfig.json, as for a
+    // user and in the workflows. PULUMI_HOME only moves ~/.pulumi into the throwaway directory, as a fresh machine has it.
     const env: NodeJS.ProcessEnv = {
       ...withoutRunpodAndPulumiVars(process.env),
       PATH: `${PULUMI_BIN_DIR}${path.delimiter}${process.env.PATH ?? ""}`,
@@ -126,10 +130,6 @@ export class PulumiProject {
       PULUMI_BACKEND_URL: `file://${backendDir}`,
       PULUMI_SKIP_UPDATE_CHECK: "true",
       PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-      PULUMI_SKIP_CONFIRMATIONS: "true",
-      // Type checking is `tsc --noEmit`'s job in the test script; ts-node only transpiles here.
-      PULUMI_NODEJS_TRANSPILE_ONLY: "true",
-      NO_COLOR: "1",
       RUNPOD_API_URL: options.emulator.origin,
       RUNPOD_SERVERLESS_URL: options.emulator.serverlessUrl,
       ...options.env,
@@ -144,7 +144,8 @@ export class PulumiProject {
   run(args: string[], extraEnv: Record<string, string> = {}): Promise<CliResult> {
     const cli = pulumiBinary();
     return new Promise((resolve, reject) => {
-      const child = spawn(cli, ["--non-interactive", "--color", "never", ...args], {
+      // No flags of our own: without a terminal the CLI is non-interactive by itself, as in CI.
+      const child = spawn(cli, args, {
         cwd: this.projectDir,
         env: { ...this.env, ...extraEnv },
         stdio: ["ignore", "pipe", "pipe"],
@@ -155,6 +156,8 @@ export class PulumiProject {
       child.stderr.setEncoding("utf8").on("data", (d: string) => { stderr += d; });
       child.on("error", reject);
       child.on("close", (code, signal) => {
+        stdout = withoutAnsi(stdout);
+        stderr = withoutAnsi(stderr);
         resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr, output: `${stdout}\n${stderr}` });
       });
     });
@@ -230,6 +233,12 @@ export function urnType(urn: string): string {
   const parts = urn.split("::");
   const qualified = parts[2] ?? "";
   return qualified.slice(qualified.lastIndexOf("$") + 1);
+}
+
+/** Text without terminal colour codes (the CLI colours its output unless told not to; tests read the words). */
+export function withoutAnsi(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\u001b\[[0-9;]*[A-Za-z]/g, "");
 }
 
 // A developer's own RunPod or Pulumi settings must not leak into the suite (a real key, a cloud backend).
