@@ -4,7 +4,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { createProvider } from "../../src/app/llm/create-provider";
-import { LLMApiError } from "../../src/app/llm/errors";
+import { LLMApiError, LLMError, LLMResponseError } from "../../src/app/llm/errors";
 import { ApiCallError } from "../../src/common/errors";
 import { createOllamaProvider } from "../../src/app/llm/ollama";
 import { createOpenAIProvider } from "../../src/app/llm/openai";
@@ -163,6 +163,42 @@ const completion = (content: string) => ({
   model: "gpt-test",
   choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
   usage: { prompt_tokens: 4, completion_tokens: 2, total_tokens: 6 },
+});
+
+describe("upstream text in errors", () => {
+  const KEY = "sk-proj-ECHOEDKEYabcdefghijklmnop0123";
+  const everything = (e: Error & { responseBody?: string }) => `${e.message} ${e.responseBody ?? ""} ${e.stack} ${JSON.stringify(e)}`;
+
+  it("an OpenAI-compatible server that echoes the key, as an error, as a non-JSON answer or mid-stream, never gets it into an error", async () => {
+    const fake = await fakeServer((req, res) => {
+      const echoed = JSON.stringify(req.headers);
+      const what = req.body.messages[0].content;
+      if (what === "error") return void res.writeHead(401).end(echoed);
+      if (what === "not-json") return void res.end(`<html>${echoed}</html>`);
+      res.setHeader("content-type", "text/event-stream");
+      res.end(`data: ${JSON.stringify({ error: { message: `bad key ${req.headers.authorization}` } })}\n\n`);
+    });
+    const provider = createOpenAIProvider({ baseURL: fake.url, apiKey: KEY, model: "m", maxRetries: 0 });
+    const failures = [
+      await provider.generate([{ role: "user", content: "error" }]).catch((e) => e),
+      await provider.generate([{ role: "user", content: "not-json" }]).catch((e) => e),
+      await collect(provider.stream([{ role: "user", content: "stream" }])).catch((e) => e),
+    ];
+    expect(failures.map((e) => [LLMApiError.isInstance(e), LLMResponseError.isInstance(e), LLMError.isInstance(e)])).toEqual([
+      [true, false, false],
+      [false, true, true],
+      [false, false, true],
+    ]);
+    for (const failure of failures) expect(everything(failure)).not.toContain("ECHOEDKEY");
+  });
+
+  it("an Ollama line that is not JSON is named without quoting the raw text", async () => {
+    const fake = await fakeServer((req, res) => res.end(`{"oops": "Bearer ${KEY}"\n`));
+    const error = await collect(createOllamaProvider({ baseURL: fake.url, model: "m" }).stream([{ role: "user", content: "x" }])).catch((e) => e);
+    expect(LLMResponseError.isInstance(error)).toBe(true);
+    expect(error.message).toMatch(/^a streamed line is not JSON: /);
+    expect(everything(error)).not.toContain("ECHOEDKEY");
+  });
 });
 
 describe("openai provider", () => {

@@ -2,7 +2,8 @@
 // failures as LLMApiErrors. Only the request is retried, never a stream that has started (its tokens
 // were already delivered).
 import { httpErrorOptions, sendHttp, withRetries } from "../../common/http";
-import { LLMApiError } from "./errors";
+import { bodyExcerpt } from "../../common/redact";
+import { LLMApiError, LLMResponseError } from "./errors";
 
 export interface HttpSettings {
   fetch?: typeof fetch;
@@ -41,4 +42,17 @@ export function requestWithRetry(
       signal: init.signal,
     },
   );
+}
+
+/**
+ * The OK answer's body as JSON. A body that is not JSON becomes an LLMResponseError quoting a redacted
+ * excerpt (the platform's own parse error quotes the raw body, which may echo a key).
+ */
+export async function readJsonBody(response: Response, url: string): Promise<unknown> {
+  const text = await response.text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new LLMResponseError(`${url} answered with a body that is not JSON: ${bodyExcerpt(text, [], 200)}`);
+  }
 }

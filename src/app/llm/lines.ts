@@ -1,5 +1,7 @@
 // Line framing for Ollama's NDJSON stream. (SSE is read by src/common/sse.ts, on eventsource-parser.)
+import { bodyExcerpt } from "../../common/redact";
 import { textChunks } from "../../common/text-stream";
+import { LLMResponseError } from "./errors";
 
 /** Splits a byte stream into UTF-8 lines (without the line break); a last partial line is yielded too. */
 export async function* readLines(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
@@ -15,10 +17,16 @@ export async function* readLines(body: ReadableStream<Uint8Array>): AsyncGenerat
   if (buffer.length > 0) yield buffer.replace(/\r$/, "");
 }
 
-/** One JSON value per non-empty line. */
+/** One JSON value per non-empty line; a line that is not JSON is quoted redacted and bounded. */
 export async function* parseNdjson(lines: AsyncIterable<string>): AsyncGenerator<unknown> {
   for await (const line of lines) {
     if (line.trim() === "") continue;
-    yield JSON.parse(line);
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      throw new LLMResponseError(`a streamed line is not JSON: ${bodyExcerpt(line, [], 200)}`);
+    }
+    yield value;
   }
 }

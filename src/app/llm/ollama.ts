@@ -2,7 +2,7 @@
 // This file only translates between our types and Ollama's wire format.
 import { z } from "zod";
 import { LLMError, LLMResponseError } from "./errors";
-import { requestWithRetry, type HttpSettings } from "./http";
+import { readJsonBody, requestWithRetry, type HttpSettings } from "./http";
 import { parseModelJson } from "./json-output";
 import { parseNdjson, readLines } from "./lines";
 import type { LLMHealth, LLMMessage, LLMOptions, LLMProvider, LLMResponse, LLMStreamEvent, LLMUsage } from "./types";
@@ -61,7 +61,7 @@ export function createOllamaProvider(settings: OllamaSettings): LLMProvider {
 
   const generate = async (messages: LLMMessage[], options: LLMOptions = {}): Promise<LLMResponse> => {
     const response = await requestWithRetry(chatUrl, { body: body(messages, options, false), signal: options.signal }, settings);
-    const chunk = readChunk(await response.json(), chatUrl);
+    const chunk = readChunk(await readJsonBody(response, chatUrl), chatUrl);
     return { content: chunk.message?.content ?? "", model: chunk.model ?? options.model ?? settings.model, usage: usageOf(chunk) };
   };
 
@@ -90,7 +90,7 @@ export function createOllamaProvider(settings: OllamaSettings): LLMProvider {
     async health(signal?: AbortSignal): Promise<LLMHealth> {
       try {
         const response = await requestWithRetry(`${baseURL}/api/tags`, { signal }, { ...settings, maxRetries: 0 });
-        const tags = z.object({ models: z.array(z.object({ name: z.string() }).passthrough()).default([]) }).safeParse(await response.json());
+        const tags = z.object({ models: z.array(z.object({ name: z.string() }).passthrough()).default([]) }).safeParse(await readJsonBody(response, `${baseURL}/api/tags`));
         const names = tags.success ? tags.data.models.map((m) => m.name) : [];
         const present = names.includes(settings.model);
         return { ok: present, detail: present ? `model ${settings.model} is available` : `model ${settings.model} is not pulled`, backend: { models: names } };

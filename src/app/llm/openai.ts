@@ -2,7 +2,7 @@
 // This file only translates between our types and the OpenAI wire format.
 import { z } from "zod";
 import { LLMError, LLMResponseError } from "./errors";
-import { requestWithRetry, type HttpSettings } from "./http";
+import { readJsonBody, requestWithRetry, type HttpSettings } from "./http";
 import { parseModelJson } from "./json-output";
 import { readSseEvents } from "../../common/sse";
 import type { LLMHealth, LLMMessage, LLMOptions, LLMProvider, LLMResponse, LLMStreamEvent, LLMUsage } from "./types";
@@ -66,7 +66,7 @@ export function createOpenAIProvider(settings: OpenAISettings): LLMProvider {
 
   const generate = async (messages: LLMMessage[], options: LLMOptions = {}): Promise<LLMResponse> => {
     const response = await requestWithRetry(url, { body: body(messages, options, false), headers: authHeaders(), signal: options.signal }, settings);
-    const parsed = completionSchema.safeParse(await response.json());
+    const parsed = completionSchema.safeParse(await readJsonBody(response, url));
     if (!parsed.success) throw new LLMResponseError(`${url} answered with a body that is not a chat completion: ${parsed.error.issues[0]?.message}`);
     return { content: parsed.data.choices[0]?.message.content ?? "", model: parsed.data.model ?? options.model ?? settings.model, usage: mapUsage(parsed.data.usage) };
   };
@@ -113,7 +113,7 @@ export function createOpenAIProvider(settings: OpenAISettings): LLMProvider {
     async health(signal?: AbortSignal): Promise<LLMHealth> {
       try {
         const response = await requestWithRetry(`${baseURL}/models`, { headers: authHeaders(), signal }, { ...settings, maxRetries: 0 });
-        const list = z.object({ data: z.array(z.object({ id: z.string() }).passthrough()).default([]) }).safeParse(await response.json());
+        const list = z.object({ data: z.array(z.object({ id: z.string() }).passthrough()).default([]) }).safeParse(await readJsonBody(response, `${baseURL}/models`));
         const ids = list.success ? list.data.data.map((m) => m.id) : [];
         return { ok: true, detail: `${ids.length} model(s) listed`, backend: { models: ids } };
       } catch (err) {
