@@ -7,6 +7,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/e2e/**/*.e2e.ts"],
+    // The Pulumi CLI, the worker's venv and Chromium must be there, or the run fails saying how to install them.
+    globalSetup: ["test/e2e/global-setup.ts"],
     pool: "forks",
     poolOptions: { forks: { singleFork: true } },
     fileParallelism: false,
