@@ -21,7 +21,7 @@ export interface BillingRates {
 }
 
 /** The emulator's catalog as billing rates: a pool's serverless rate is its first GPU type's, per second. */
-export function catalogRates(): BillingRates {
+function catalogRates(): BillingRates {
   const serverlessGpuUsdPerSecond: Record<string, number> = {};
   for (const gpu of CATALOG_GPUS) serverlessGpuUsdPerSecond[gpu.pool] ??= gpu.price.serverless / 3600;
   return {

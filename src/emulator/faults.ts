@@ -9,7 +9,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
 
-export const faultRuleSchema = z
+const faultRuleSchema = z
   .object({
     /** Only this method (any when absent). */
     method: z.string().toUpperCase().optional(),
@@ -35,9 +35,9 @@ export const faultRuleSchema = z
   .refine((rule) => rule.status !== undefined || rule.delayMs !== undefined, {
     message: "a fault needs a status, a delayMs, or both",
   });
-export type FaultRule = z.infer<typeof faultRuleSchema>;
+type FaultRule = z.infer<typeof faultRuleSchema>;
 
-export interface RecordedRequest {
+interface RecordedRequest {
   method: string;
   path: string;
   body?: unknown;

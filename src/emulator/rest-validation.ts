@@ -9,7 +9,7 @@ import { runpodSpec, specOperations, type JsonSchema, type SpecOperation, type S
 const DOCUMENT_ID = "https://emulator.local/runpod-openapi-v2";
 
 /** The request bodies the emulator serves, by their component schema name. */
-export const REQUEST_SCHEMA_NAMES = [
+const REQUEST_SCHEMA_NAMES = [
   "CreateNetworkVolumeRequest",
   "UpdateNetworkVolumeRequest",
   "CreateEndpointRequest",
@@ -20,7 +20,7 @@ export const REQUEST_SCHEMA_NAMES = [
 ] as const;
 export type RequestSchemaName = (typeof REQUEST_SCHEMA_NAMES)[number];
 
-export type BodyValidator = (body: unknown) => string[];
+type BodyValidator = (body: unknown) => string[];
 
 /** One line per failure, in RunPod's style: `$.size: must be <= 4096`. */
 export function formatAjvError(error: ErrorObject): string {
@@ -33,7 +33,7 @@ export function formatAjvError(error: ErrorObject): string {
 }
 
 /** The leaf failures: `if`/`then` and union wrappers repeat what the leaves already say. */
-export function leafErrors(errors: ErrorObject[] | null | undefined): string[] {
+function leafErrors(errors: ErrorObject[] | null | undefined): string[] {
   const leaves = (errors ?? []).filter((e) => !["if", "not", "anyOf", "oneOf", "allOf"].includes(e.keyword));
   return [...new Set(leaves.map(formatAjvError))];
 }
@@ -61,7 +61,7 @@ export function rewriteConditionals(value: unknown): unknown {
 
 // RFC 3339 date-time, as OpenAPI's `format: date-time` means it (Date.parse alone accepts far more).
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
-export const isRfc3339 = (s: string): boolean => RFC3339.test(s) && !Number.isNaN(Date.parse(s));
+const isRfc3339 = (s: string): boolean => RFC3339.test(s) && !Number.isNaN(Date.parse(s));
 
 /** An Ajv with the whole document loaded under DOCUMENT_ID, so schemas compile where they stand. */
 function specAjv(): Ajv2020 {
@@ -82,7 +82,7 @@ export function createBodyValidators(ajv: Ajv2020 = specAjv()): Record<RequestSc
   return Object.fromEntries(REQUEST_SCHEMA_NAMES.map((name) => [name, make(name)])) as Record<RequestSchemaName, BodyValidator>;
 }
 
-export type QueryValidator = (query: Record<string, unknown>) => { query: Record<string, unknown>; errors: string[] };
+type QueryValidator = (query: Record<string, unknown>) => { query: Record<string, unknown>; errors: string[] };
 
 /** The schema a `$ref` points at, inside the document (for coercing a query value to its type). */
 function resolveSchema(schema: JsonSchema | undefined): JsonSchema | undefined {
@@ -115,7 +115,7 @@ export function createQueryValidators(ajv: Ajv2020 = specAjv()): Map<string, Que
   return validators;
 }
 
-export const operationKey = (operation: Pick<SpecOperation, "method" | "path">): string => `${operation.method.toUpperCase()} ${operation.path}`;
+const operationKey = (operation: Pick<SpecOperation, "method" | "path">): string => `${operation.method.toUpperCase()} ${operation.path}`;
 
 function queryValidator(ajv: Ajv2020, operation: SpecOperation): QueryValidator {
   const parameters = operation.parameters.filter((p) => p.in === "query");

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CATALOG_CPUS, CATALOG_DATACENTERS, CATALOG_GPUS } from "../../src/emulator/catalog-data";
 import { buildEmulator } from "../../src/emulator/emulator";
 import { SPEC_COPY_PATH, specOperations } from "../../src/emulator/spec/runpod-spec";
 
@@ -47,9 +48,26 @@ const RULES_BEYOND_THE_SCHEMA = [
  */
 const URL_TEMPLATES = ["listEndpoints", "createEndpoint", "getEndpoint", "updateEndpoint"];
 
+/**
+ * Strings the emulator knows (catalog ids, data centers, port strings), drawn now and then in place of
+ * random text, so that generated requests also get past RunPod's "does not exist" rules and reach the code
+ * behind them (a created pod's runtime, a billed volume).
+ */
+const KNOWN_STRINGS = [
+  ...CATALOG_CPUS.map((c) => c.id), ...CATALOG_GPUS.flatMap((g) => [g.id, g.pool]), ...CATALOG_DATACENTERS.map((d) => d.id),
+  "4321/http", "22/tcp", "8888/http", "http", "8080",
+];
+
 function config(): string {
   const list = (ids: string[]) => `[${ids.map((id) => JSON.stringify(id)).join(", ")}]`;
   return [
+    "[dictionaries.emulator]",
+    `values = ${list([...new Set(KNOWN_STRINGS)])}`,
+    "",
+    "[generation.dictionaries.string]",
+    'dictionary = "emulator"',
+    "probability = 0.3",
+    "",
     "[[operations]]",
     `include-operation-id = ${list(notEmulated.map((op) => op.operationId))}`,
     "# 501 Not Implemented is the declared answer of an operation the emulator does not emulate, not a crash.",

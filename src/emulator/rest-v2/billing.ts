@@ -11,7 +11,7 @@ const HOUR_MS = 3_600_000;
 /** No RunPod bill predates the Unix epoch: a longer `lastN` window starts there. */
 const EARLIEST = 0;
 
-export const BUCKET_SIZES = ["hour", "day", "week", "month", "year"] as const;
+const BUCKET_SIZES = ["hour", "day", "week", "month", "year"] as const;
 type BucketSize = (typeof BUCKET_SIZES)[number];
 
 /** Date.UTC, also for years 0–99 (which Date.UTC takes as 1900–1999). */

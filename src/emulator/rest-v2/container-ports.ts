@@ -2,7 +2,7 @@
 // only says "string", so the rule is RunPod's 400, and a pod's runtime.ports reads the number from it.
 const PORT = /^(\d{1,5})\/(http|tcp|udp)$/;
 
-export interface ContainerPort { private: number; type: string }
+interface ContainerPort { private: number; type: string }
 
 export function parsePort(spec: string): ContainerPort | undefined {
   const match = PORT.exec(spec);

@@ -11,11 +11,11 @@ import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { SPEC_COPY_PATH, type Provenance } from "./runpod-spec";
 
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
 
 /** Where RunPod publishes the document (its v1 → v2 migration guide). */
-export const SOURCE_URL = "https://api.runpod.io/v2/openapi.json";
+const SOURCE_URL = "https://api.runpod.io/v2/openapi.json";
 
 
 // Prose: what a person reads, not what a validator or a fuzzer uses.
@@ -70,12 +70,12 @@ export function extractSpec(spec: JsonObject, provenance: Provenance): JsonObjec
   };
 }
 
-export function defaultSourcePath(env: NodeJS.ProcessEnv = process.env): string {
+function defaultSourcePath(env: NodeJS.ProcessEnv = process.env): string {
   return env.RUNPOD_OPENAPI_SPEC ?? resolve(__dirname, "..", "..", "..", "..", "shared", "reference", "runpod-openapi-v2.json");
 }
 
 /** Reads the official document and returns the copy's text (what `runpod-openapi-v2.json` holds). */
-export function extractFromFile(path: string, mtime: Date): string {
+function extractFromFile(path: string, mtime: Date): string {
   const bytes = readFileSync(path);
   const spec = JSON.parse(bytes.toString("utf8")) as JsonObject;
   const version = isObject(spec.info) && typeof spec.info.version === "string" ? spec.info.version : "";
