@@ -123,3 +123,27 @@ describe("a volume that vanishes or is replaced while the server runs (finding 5
     }
   });
 });
+
+describe("the web server when the volume goes away (finding 5, over HTTP)", () => {
+  it("answers a chat with 503 in words and writes nothing off the volume", async () => {
+    const { startApp, login, chat } = await import("../helpers");
+    const running = await startApp();
+    try {
+      const { cookie } = await login(running.url);
+      fs.renameSync(running.root, `${running.root}.gone`); // unmounted: the data is elsewhere now
+      roots.push(`${running.root}.gone`);
+      const response = await chat(running.url, cookie, "is anyone there?");
+      expect(response.status).toBe(503);
+      expect(await response.json()).toMatchObject({ error: "Your data volume is not available right now. Please try again later." });
+      expect(fs.existsSync(running.root)).toBe(false); // nothing recreated on the container disk
+      expect((await fetch(`${running.url}/api/health`)).status).toBe(503);
+
+      fs.mkdirSync(path.join(running.root, "users"), { recursive: true }); // an empty folder where the volume was
+      expect((await chat(running.url, cookie, "and now?")).status).toBe(503);
+      expect(fs.readdirSync(path.join(running.root, "users"))).toEqual([]);
+    } finally {
+      fs.mkdirSync(running.root, { recursive: true }); // so close() has something to remove
+      await running.close();
+    }
+  });
+});
