@@ -119,6 +119,14 @@ export async function jobApiPlugin(app: FastifyInstance, options: JobApiOptions)
   acceptEmptyJsonBodies(app);
   registerJobAdmission(app, { apiKey: options.apiKey, store, endpoints, faults, rateLimits: options.rateLimits, rateWindowMs: options.rateWindowMs });
 
+  submitRoutes(app, store);
+  readRoutes(app, store, streamWaitMs);
+  controlRoutes(app, store, executor);
+  registerJobControls(app, store, faults);
+}
+
+/** /run and /runsync: a job into the queue (and, for /runsync, its answer when it comes in time). */
+function submitRoutes(app: FastifyInstance, store: JobStore): void {
   app.post("/v2/:endpointId/run", { config: { jobOp: "run" }, bodyLimit: RUN_BODY_LIMIT }, async (request, reply) => {
     const { endpoint, after } = admitted(request);
     const body = parseRun(request, reply);
@@ -140,7 +148,10 @@ export async function jobApiPlugin(app: FastifyInstance, options: JobApiOptions)
     if (!done) return { id: job.id, status: job.status };
     return isFinal(done.status) ? statusBody(done, store.now()) : { id: done.id, status: done.status };
   });
+}
 
+/** /status, /status-sync and /stream: what a job is and what it streamed. */
+function readRoutes(app: FastifyInstance, store: JobStore, streamWaitMs: number): void {
   app.get("/v2/:endpointId/status/:jobId", { config: { jobOp: "status" } }, async (request, reply) => {
     const { after } = admitted(request);
     const job = admittedJob(request);
@@ -173,7 +184,10 @@ export async function jobApiPlugin(app: FastifyInstance, options: JobApiOptions)
     if (ready.error !== undefined) body.error = ready.error;
     return body;
   });
+}
 
+/** /cancel, /retry, /purge-queue and /health. */
+function controlRoutes(app: FastifyInstance, store: JobStore, executor: JobExecutor): void {
   app.post("/v2/:endpointId/cancel/:jobId", { config: { jobOp: "cancel" } }, async (request, reply) => {
     const { after } = admitted(request);
     const job = admittedJob(request);
@@ -209,8 +223,6 @@ export async function jobApiPlugin(app: FastifyInstance, options: JobApiOptions)
       workers: executor.workers(endpoint.id),
     };
   });
-
-  registerJobControls(app, store, faults);
 }
 
 /** Test controls: what the store holds, and faults to inject into the next job API requests. */

@@ -36,22 +36,12 @@ declare module "fastify" {
   }
 }
 
-async function jobSystemPlugin(app: FastifyInstance, options: JobSystemOptions & { apiKey: string }): Promise<void> {
-  const endpoints: EndpointLookup = options.endpoints ?? (() => undefined);
-  const store = new JobStore(options);
-  const origin = (): string => {
-    const address = app.server.address();
-    if (!address || typeof address === "string") throw new Error("workers start only once the emulator listens on TCP");
-    return `http://127.0.0.1:${address.port}`;
-  };
-  const manager = options.executor === "workers" ? new WorkerManager(store, endpoints, origin, options.apiKey, options.workers) : undefined;
-  const executor: JobExecutor = manager ?? new InProcessExecutor(store, endpoints, options.inProcess);
-  app.decorate("jobSystem", { store, executor });
-  // REST v2's worker list shows the real worker processes.
-  if (manager && app.hasDecorator("runpodRest")) app.runpodRest.workersOf = (endpointId) => manager.reported(endpointId);
-  // Worker-seconds go to the billing ledger when a worker stops (a worker still up at close stops then),
-  // for both executors: both report start/stop on the store's clock (buildEmulator gives it the ledger's).
-  // The pool (the price) is read when the worker starts: the endpoint may be gone by the time it stops.
+/**
+ * Worker-seconds go to the billing ledger when a worker stops (a worker still up at close stops then),
+ * for both executors: both report start/stop on the store's clock (buildEmulator gives it the ledger's).
+ * The pool (the price) is read when the worker starts: the endpoint may be gone by the time it stops.
+ */
+function billWorkerSeconds(app: FastifyInstance, executor: JobExecutor): void {
   type GpuPool = NonNullable<Parameters<typeof app.billing.recordWorkerSeconds>[0]["gpuPool"]>;
   const started = new Map<string, { at: number; pool?: GpuPool }>();
   executor.on("worker", (event) => {
@@ -72,6 +62,22 @@ async function jobSystemPlugin(app: FastifyInstance, options: JobSystemOptions &
       ...(start.pool ? { gpuPool: start.pool } : {}),
     });
   });
+}
+
+async function jobSystemPlugin(app: FastifyInstance, options: JobSystemOptions & { apiKey: string }): Promise<void> {
+  const endpoints: EndpointLookup = options.endpoints ?? (() => undefined);
+  const store = new JobStore(options);
+  const origin = (): string => {
+    const address = app.server.address();
+    if (!address || typeof address === "string") throw new Error("workers start only once the emulator listens on TCP");
+    return `http://127.0.0.1:${address.port}`;
+  };
+  const manager = options.executor === "workers" ? new WorkerManager(store, endpoints, origin, options.apiKey, options.workers) : undefined;
+  const executor: JobExecutor = manager ?? new InProcessExecutor(store, endpoints, options.inProcess);
+  app.decorate("jobSystem", { store, executor });
+  // REST v2's worker list shows the real worker processes.
+  if (manager && app.hasDecorator("runpodRest")) app.runpodRest.workersOf = (endpointId) => manager.reported(endpointId);
+  billWorkerSeconds(app, executor);
   // preClose: workers are stopped while the server still answers them, then long polls end.
   app.addHook("preClose", async () => {
     store.emit("closing");
