@@ -50,6 +50,7 @@ const runBodySchema = z.object({
 type RunBody = z.infer<typeof runBodySchema>;
 
 const waitSchema = z.coerce.number().int().min(1000).max(300_000);
+const inspectLimitSchema = z.coerce.number().int().min(1).max(1000);
 
 function statusBody(job: Job, now: number): Record<string, unknown> {
   const body: Record<string, unknown> = {
@@ -227,9 +228,13 @@ function controlRoutes(app: FastifyInstance, store: JobStore, executor: JobExecu
 
 /** Test controls: what the store holds, and faults to inject into the next job API requests. */
 function registerJobControls(app: FastifyInstance, store: JobStore, faults: Fault[]): void {
-  app.get("/_emulator/jobs", async (request) => {
-    const { endpointId } = request.query as { endpointId?: string };
-    return store.list(endpointId).map((j) => ({
+  // At most `limit` (1000) jobs, the newest, oldest first: a store holding many large inputs must not be
+  // serialized whole in one answer.
+  app.get("/_emulator/jobs", async (request, reply) => {
+    const { endpointId, limit: rawLimit } = request.query as { endpointId?: string; limit?: string };
+    const limit = inspectLimitSchema.safeParse(rawLimit ?? "1000");
+    if (!limit.success) return jobError(reply, 400, "limit: allowed is an integer from 1 to 1000");
+    return store.list(endpointId).slice(-limit.data).map((j) => ({
       id: j.id,
       endpointId: j.endpointId,
       status: j.status,

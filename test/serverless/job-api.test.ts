@@ -166,7 +166,7 @@ describe("job API", () => {
     expect((await empty.json()).error).toContain("input");
   });
 
-  it("bounds the test controls: at most 100 queued faults of at most 10 000 requests each", async () => {
+  it("bounds the test controls: at most 100 queued faults of at most 10 000 requests each, at most 1000 jobs inspected", async () => {
     emu = await startEmulator();
     const fault = (body: unknown) =>
       fetch(`${emu!.origin}/_emulator/job-faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
@@ -177,6 +177,12 @@ describe("job API", () => {
     expect((await refused.json()).error).toContain("at most 100 faults");
     await fetch(`${emu.origin}/_emulator/job-faults`, { method: "DELETE" });
     expect((await fault({ op: "status", status: 503 })).status).toBe(200);
+    // Inspection answers at most `limit` jobs (1000 at most), the newest.
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await call(emu, "POST", "/run", { input: { messages } })).body.id);
+    const newest = (await (await fetch(`${emu.origin}/_emulator/jobs?limit=2`)).json()) as Array<{ id: string }>;
+    expect(newest.map((j) => j.id)).toEqual(ids.slice(1));
+    expect((await fetch(`${emu.origin}/_emulator/jobs?limit=1001`)).status).toBe(400);
   });
 
   it("answers 429 with Retry-After over the rate limit", async () => {
