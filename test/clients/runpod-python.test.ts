@@ -33,6 +33,9 @@ describe("runpod-python's Endpoint client against npm run emulator", () => {
         HOME: home,
         LANG: "C.UTF-8",
         EMULATOR_SERVERLESS_URL: emu.serverlessUrl,
+        // Every RunPod URL the package reads points at the emulator (Endpoint uses only the first).
+        RUNPOD_ENDPOINT_BASE_URL: emu.serverlessUrl,
+        RUNPOD_API_BASE_URL: emu.origin,
         RUNPOD_API_KEY: emu.apiKey,
         RUNPOD_ENDPOINT_ID: emu.endpointId,
         RUNPOD_SKIP_AUTO_SYSTEM_CHECKS: "true",
