@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { MetaHumanPaths, VolumeError, appendAudit, appendEpisodic, writeJsonAtomic } from "../../../src/app/paths";
+import { chat, login, startApp } from "../helpers";
 
 const roots: string[] = [];
 function newRoot(): string {
@@ -126,7 +127,6 @@ describe("a volume that vanishes or is replaced while the server runs (finding 5
 
 describe("the web server when the volume goes away (finding 5, over HTTP)", () => {
   it("answers a chat with 503 in words and writes nothing off the volume", async () => {
-    const { startApp, login, chat } = await import("../helpers");
     const running = await startApp();
     try {
       const { cookie } = await login(running.url);
