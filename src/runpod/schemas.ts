@@ -21,7 +21,6 @@ export function networkVolumeSchema() {
     })
     .passthrough();
 }
-export type NetworkVolume = z.infer<ReturnType<typeof networkVolumeSchema>>;
 
 export function scalingSchema() {
   return z.discriminatedUnion("type", [
@@ -66,7 +65,6 @@ export function workersSchema() {
     })
     .passthrough();
 }
-export type EndpointWorkers = z.infer<ReturnType<typeof workersSchema>>;
 
 export function podSchema() {
   return z
@@ -133,7 +131,6 @@ export function dataCenterSchema() {
     })
     .passthrough();
 }
-export type DataCenter = z.infer<ReturnType<typeof dataCenterSchema>>;
 
 export function problemSchema() {
   return z
