@@ -8,7 +8,7 @@
 // `require` inside a serialized Pulumi provider and under Pulumi's ts-node. Function declarations only,
 // each closure reading only what is declared before it (Pulumi's closure serializer).
 import { ApiCallError, MetaHumanError, type ApiCallErrorOptions } from "./errors";
-import { bodyExcerpt, secretsInHeaders } from "./redact";
+import { bodyExcerpt, redactSecrets, secretsInHeaders } from "./redact";
 
 /** Retry-After (delta-seconds or an HTTP date) in ms; undefined when absent or unreadable. */
 export function parseRetryAfter(value: string | null | undefined, now: number = Date.now()): number | undefined {
@@ -140,7 +140,7 @@ export function defaultHttpError(failure: HttpFailure): ApiCallError {
  */
 export async function sendHttp(request: HttpRequest, toError: (failure: HttpFailure) => Error = defaultHttpError): Promise<Response> {
   const secrets = secretsInHeaders(request.headers);
-  const redact = (text: string) => bodyExcerpt(text, secrets, Number.MAX_SAFE_INTEGER);
+  const redact = (text: string) => redactSecrets(text, secrets);
   const timeout = request.timeoutMs === undefined ? undefined : AbortSignal.timeout(request.timeoutMs);
   const signals = [request.signal, timeout].filter((s): s is AbortSignal => s !== undefined);
   const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
