@@ -103,25 +103,44 @@ describe("a volume that vanishes or is replaced while the server runs (finding 5
     expect(await paths.checkWritable()).toBeDefined();
   });
 
-  it.skipIf(process.getuid?.() !== 0 || os.platform() !== "linux")("reports a read-only volume as such (a real read-only tmpfs)", async () => {
+  // Never skipped: a real read-only tmpfs where this machine lets us mount one (root with
+  // CAP_SYS_ADMIN, as in CI); otherwise a folder whose mode refuses writes, written to by a
+  // process that mode bits apply to (this one, or a child dropped to uid 65534 with setpriv).
+  it("reports a volume that refuses writes (read-only, or permission denied) as such", async () => {
     const root = newRoot();
     const run = promisify(execFile);
-    try {
-      await run("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", root]);
-    } catch {
-      return; // no permission to mount here: nothing to test
+    const mounted = os.platform() === "linux" && process.getuid?.() === 0 && (await run("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", root]).then(() => true, () => false));
+    if (mounted) {
+      try {
+        const paths = MetaHumanPaths.open(root);
+        const tree = await paths.ensureUser("ada");
+        await run("mount", ["-o", "remount,ro", root]);
+        const failure = await appendEpisodic(tree, { timestamp: at, message: "hi" }).catch((err: unknown) => err);
+        expect(failure).toBeInstanceOf(VolumeError);
+        expect(failure).toMatchObject({ code: "EROFS", message: expect.stringMatching(/read-only/) });
+        expect(await paths.checkWritable()).toBe("EROFS");
+      } finally {
+        await run("umount", [root]).catch(() => undefined);
+      }
+      return;
     }
-    try {
-      const paths = MetaHumanPaths.open(root);
-      const tree = await paths.ensureUser("ada");
-      await run("mount", ["-o", "remount,ro", root]);
-      const failure = await appendEpisodic(tree, { timestamp: at, message: "hi" }).catch((err: unknown) => err);
-      expect(failure).toBeInstanceOf(VolumeError);
-      expect(failure).toMatchObject({ code: "EROFS", message: expect.stringMatching(/read-only/) });
-      expect(await paths.checkWritable()).toBe("EROFS");
-    } finally {
-      await run("umount", [root]).catch(() => undefined);
-    }
+    const script = `
+      const { MetaHumanPaths, appendEpisodic } = require(${JSON.stringify(path.join(REPO, "src/app/paths.ts"))});
+      const fs = require("node:fs");
+      (async () => {
+        const paths = MetaHumanPaths.open(process.argv[1]);
+        const tree = await paths.ensureUser("ada");
+        fs.chmodSync(tree.memory.episodic, 0o500);
+        const failure = await appendEpisodic(tree, { timestamp: ${JSON.stringify(at)}, message: "hi" }).then(() => undefined, (err) => err);
+        process.stdout.write(JSON.stringify({ name: failure && failure.name, code: failure && failure.code, message: failure && failure.message }));
+      })();
+    `;
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) fs.chownSync(root, 65534, 65534);
+    const argv = [...(asRoot ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"] : []), process.execPath, "--import", "tsx", "-e", script, root];
+    const { stdout } = await run(argv[0]!, argv.slice(1), { cwd: REPO });
+    expect(JSON.parse(stdout)).toMatchObject({ name: "VolumeError", code: "EACCES", message: expect.stringMatching(/refuses writes/) });
+    fs.chmodSync(path.join(root, "users", "ada", "memory", "episodic"), 0o700);
   });
 });
 
