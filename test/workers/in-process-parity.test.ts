@@ -6,6 +6,10 @@ import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, startEmulator, type RunningEmulator } from "../serverless/emulator-fixture";
 
+const requireVenv = () => {
+  if (!existsSync(".venv/bin/python")) throw new Error(".venv/bin/python is missing: run `bash scripts/setup-python.sh` first (these tests run real RunPod SDK workers from it)");
+};
+
 const SETTINGS = { MODEL_ALIASES: "metahuman-default", STREAM_BATCH_TOKENS: "3", MAX_MODEL_LEN: "64", DEFAULT_MAX_TOKENS: "12" };
 const user = (content: string) => [{ role: "user", content }];
 const chat = (content: string) => ({ openai_route: "/v1/chat/completions", openai_input: { model: "echo", messages: user(content) } });
@@ -54,11 +58,12 @@ async function answer(emu: RunningEmulator, input: unknown) {
   return { status: job.status, error: job.error ?? null, output: normalize(job.output), stream: normalize(stream) };
 }
 
-describe.skipIf(!existsSync(".venv/bin/python"))("the in-process executor answers like a real SDK worker", () => {
+describe("the in-process executor answers like a real SDK worker", () => {
   let real: RunningEmulator;
   let inProcess: RunningEmulator;
 
   beforeAll(async () => {
+    requireVenv();
     real = await startEmulator({ executor: "workers", workerPollWaitMs: 1000, workers: { env: SETTINGS } }, { workersMax: 1 });
     inProcess = await startEmulator({
       inProcess: { worker: { modelAliases: ["metahuman-default"], streamBatchTokens: 3, maxModelLen: 64, defaultMaxTokens: 12 } },

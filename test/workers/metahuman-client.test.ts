@@ -11,6 +11,10 @@ import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_KEY, startEmulator, type RunningEmulator } from "../serverless/emulator-fixture";
 
+const requireVenv = () => {
+  if (!existsSync(".venv/bin/python")) throw new Error(".venv/bin/python is missing: run `bash scripts/setup-python.sh` first (these tests run real RunPod SDK workers from it)");
+};
+
 interface Options {
   model?: string;
   temperature?: number;
@@ -73,10 +77,11 @@ async function metahumanGenerateJSON(emu: RunningEmulator, messages: Array<{ rol
   return JSON.parse(response.content) as unknown;
 }
 
-describe.skipIf(!existsSync(".venv/bin/python"))("MetaHuman OS's RunPod client against real SDK workers", () => {
+describe("MetaHuman OS's RunPod client against real SDK workers", () => {
   let emu: RunningEmulator;
 
   beforeAll(async () => {
+    requireVenv();
     emu = await startEmulator({ executor: "workers", workerPollWaitMs: 1000, workers: { env: { MODEL_ALIASES: "qwen3:8b" } } }, { workersMax: 1 });
   });
   afterAll(async () => {

@@ -7,15 +7,19 @@ import type { WorkerManager } from "../../src/emulator/worker-manager";
 import { createRunpodServerlessProvider } from "../../src/app/llm/runpod-serverless";
 import type { LLMStreamEvent } from "../../src/app/llm/types";
 
-const hasVenv = existsSync(".venv/bin/python");
+const requireVenv = () => {
+  if (!existsSync(".venv/bin/python")) throw new Error(".venv/bin/python is missing: run `bash scripts/setup-python.sh` first (these tests run real RunPod SDK workers from it)");
+};
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe.skipIf(!hasVenv)("real SDK workers", () => {
+describe("real SDK workers", () => {
   let emu: RunningEmulator;
   let manager: WorkerManager;
   const provider = () => createRunpodServerlessProvider({ endpointId: emu.endpoint.id, apiKey: API_KEY, baseURL: emu.serverlessUrl, progressIntervalMs: 1000 });
 
   beforeAll(async () => {
+    requireVenv();
     emu = await startEmulator(
       { executor: "workers", workerPollWaitMs: 2000, workers: { idleTimeoutMs: 2500, env: { ECHO_TOKEN_DELAY_MS: "60", STREAM_BATCH_TOKENS: "1" } } },
       { workersMax: 1 },
@@ -23,6 +27,7 @@ describe.skipIf(!hasVenv)("real SDK workers", () => {
     manager = emu.app.jobSystem.executor as WorkerManager;
   });
   afterAll(async () => {
+    if (!emu) return;
     await emu.close();
     // Every worker process is gone once the emulator closed.
     expect(manager.processCount()).toBe(0);
