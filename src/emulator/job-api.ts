@@ -5,7 +5,8 @@
 // Test controls: GET /_emulator/jobs (inspection), POST|DELETE /_emulator/job-faults.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
-import { JobStore, isFinal, type EndpointLookup, type Job } from "./job-store";
+import { JobStore, isFinal, statusBody, type EndpointLookup, type Job } from "./job-store";
+import { deliverWebhooks, loopbackWebhook } from "./job-webhooks";
 import type { JobExecutor } from "./job-executor";
 import {
   MAX_QUEUED_FAULTS,
@@ -29,6 +30,8 @@ export interface JobApiOptions {
   rateWindowMs?: number;
   /** Longest `/stream` waits for a chunk before answering with none. Default 1 000 ms. */
   streamWaitMs?: number;
+  /** Pause before each of a webhook's two retries (RunPod: 10 s). */
+  webhookRetryDelayMs?: number;
 }
 
 /** RunPod's payload limits: /run 10 MB, /runsync 20 MB. */
@@ -37,7 +40,8 @@ const RUNSYNC_BODY_LIMIT = 20 * 1024 * 1024;
 
 const runBodySchema = z.object({
   input: z.unknown(),
-  webhook: z.string().optional(),
+  // RunPod POSTs the final status to it; the emulator only ever calls loopback.
+  webhook: z.string().refine(loopbackWebhook, "the emulator calls only loopback webhooks (http://127.0.0.1, localhost or [::1])").optional(),
   policy: z
     .object({
       executionTimeout: z.number().int().min(5000).optional(),
@@ -51,20 +55,6 @@ type RunBody = z.infer<typeof runBodySchema>;
 
 const waitSchema = z.coerce.number().int().min(1000).max(300_000);
 const inspectLimitSchema = z.coerce.number().int().min(1).max(1000);
-
-function statusBody(job: Job, now: number): Record<string, unknown> {
-  const body: Record<string, unknown> = {
-    id: job.id,
-    status: job.status,
-    delayTime: (job.startedAt ?? (isFinal(job.status) ? job.finishedAt! : now)) - job.createdAt,
-  };
-  if (job.startedAt !== undefined) body.executionTime = (job.finishedAt ?? now) - job.startedAt;
-  if (job.output !== undefined) body.output = job.output;
-  if (job.error !== undefined) body.error = job.error;
-  if (job.workerId !== undefined) body.workerId = job.workerId;
-  if (job.retries > 0) body.retries = job.retries;
-  return body;
-}
 
 function parseRun(request: FastifyRequest, reply: FastifyReply): RunBody | undefined {
   const parsed = runBodySchema.safeParse(request.body ?? {});
@@ -118,6 +108,7 @@ export async function jobApiPlugin(app: FastifyInstance, options: JobApiOptions)
   const streamWaitMs = options.streamWaitMs ?? 1000;
   const faults: Fault[] = [];
   acceptEmptyJsonBodies(app);
+  deliverWebhooks(store, { retryDelayMs: options.webhookRetryDelayMs });
   registerJobAdmission(app, { apiKey: options.apiKey, store, endpoints, faults, rateLimits: options.rateLimits, rateWindowMs: options.rateWindowMs });
 
   submitRoutes(app, store);
@@ -132,7 +123,7 @@ function submitRoutes(app: FastifyInstance, store: JobStore): void {
     const { endpoint, after } = admitted(request);
     const body = parseRun(request, reply);
     if (!body) return reply;
-    const job = store.submit(endpoint, body.input, "run", body.policy);
+    const job = store.submit(endpoint, body.input, "run", body.policy, body.webhook);
     if (after) return sendFault(reply, after);
     return { id: job.id, status: job.status };
   });
@@ -143,7 +134,7 @@ function submitRoutes(app: FastifyInstance, store: JobStore): void {
     if (!body) return reply;
     const wait = parseWait(request, reply, 90_000);
     if (wait === undefined) return reply;
-    const job = store.submit(endpoint, body.input, "runsync", body.policy);
+    const job = store.submit(endpoint, body.input, "runsync", body.policy, body.webhook);
     if (after) return sendFault(reply, after);
     const done = await waitFinal(store, reply, job.id, wait);
     if (!done) return { id: job.id, status: job.status };

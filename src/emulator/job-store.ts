@@ -9,6 +9,21 @@ export type JobStatus = (typeof JOB_STATUSES)[number];
 const FINAL_STATUSES: readonly JobStatus[] = ["COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"];
 export const isFinal = (status: JobStatus): boolean => FINAL_STATUSES.includes(status);
 
+/** A job as /status answers it (and as a webhook receives it). */
+export function statusBody(job: Job, now: number): Record<string, unknown> {
+  const body: Record<string, unknown> = {
+    id: job.id,
+    status: job.status,
+    delayTime: (job.startedAt ?? (isFinal(job.status) ? job.finishedAt! : now)) - job.createdAt,
+  };
+  if (job.startedAt !== undefined) body.executionTime = (job.finishedAt ?? now) - job.startedAt;
+  if (job.output !== undefined) body.output = job.output;
+  if (job.error !== undefined) body.error = job.error;
+  if (job.workerId !== undefined) body.workerId = job.workerId;
+  if (job.retries > 0) body.retries = job.retries;
+  return body;
+}
+
 /** What the job API needs to know of an endpoint (a subset of REST v2's Endpoint). */
 export interface JobEndpoint {
   id: string;
@@ -46,6 +61,8 @@ export interface Job {
   ttlMs?: number;
   /** The worker that took the job. */
   workerId?: string;
+  /** POSTed the job's status body when it is final (loopback URLs only). */
+  webhook?: string;
   retries: number;
   /** Set when the job is final: the time after which it is forgotten (404). */
   expiresAt?: number;
@@ -91,7 +108,7 @@ export class JobStore extends EventEmitter {
     this.now = options.now ?? Date.now;
   }
 
-  submit(endpoint: JobEndpoint, input: unknown, origin: Job["origin"], policy: { executionTimeout?: number; ttl?: number } = {}): Job {
+  submit(endpoint: JobEndpoint, input: unknown, origin: Job["origin"], policy: { executionTimeout?: number; ttl?: number } = {}, webhook?: string): Job {
     const job: Job = {
       id: `${randomUUID()}-u1`,
       endpointId: endpoint.id,
@@ -104,6 +121,7 @@ export class JobStore extends EventEmitter {
       executionTimeoutMs: policy.executionTimeout ?? endpoint.executionTimeoutMs,
       ttlMs: policy.ttl,
       retries: 0,
+      ...(webhook !== undefined ? { webhook } : {}),
     };
     this.jobs.set(job.id, job);
     this.enqueue(job);

@@ -23,6 +23,8 @@ export interface JobSystemOptions extends JobStoreOptions {
   rateLimits?: Partial<JobRateLimits>;
   rateWindowMs?: number;
   streamWaitMs?: number;
+  /** Pause before each of a webhook's two retries. Default 10 000 ms (RunPod's). */
+  webhookRetryDelayMs?: number;
 }
 
 export interface JobSystem {
@@ -92,6 +94,7 @@ async function jobSystemPlugin(app: FastifyInstance, options: JobSystemOptions &
     rateLimits: options.rateLimits,
     rateWindowMs: options.rateWindowMs,
     streamWaitMs: options.streamWaitMs,
+    webhookRetryDelayMs: options.webhookRetryDelayMs,
   });
   await app.register(workerProtocolPlugin, { apiKey: options.apiKey, store, manager, pollWaitMs: options.workerPollWaitMs });
 }

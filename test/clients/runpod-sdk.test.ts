@@ -1,5 +1,7 @@
 // RunPod's npm client, runpod-sdk (1.1.2), against `npm run emulator` with a real SDK worker: each Endpoint method
-// (runSync, run, status, statusSync, stream, cancel, health, purgeQueue) through the package's own HTTP code.
+// (runSync, run with and without a webhook, status, statusSync, stream, cancel, health, purgeQueue) through the
+// package's own HTTP code.
+import { createServer } from "node:http";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { until } from "../e2e/local-helpers";
 import { outputText, startEmulatorCommand, type EmulatorCommand } from "./emulator-command";
@@ -57,6 +59,27 @@ describe("runpod-sdk (npm) against npm run emulator", () => {
     const done = (await endpoint.statusSync(job.id, 30_000)) as unknown as { status: string; output: unknown; completed: boolean };
     expect(done).toMatchObject({ status: "COMPLETED", completed: true });
     expect(outputText(done.output)).toBe("polled by the npm sdk");
+  });
+
+  it("run with a webhook: the final status is POSTed to it", async () => {
+    const received = new Promise<Record<string, unknown>>((resolve) => {
+      const hook = createServer((req, res) => {
+        let text = "";
+        req.on("data", (d: Buffer) => (text += d.toString("utf8")));
+        req.on("end", () => {
+          res.end();
+          hook.close();
+          resolve(JSON.parse(text));
+        });
+      });
+      hook.listen(0, "127.0.0.1", () => {
+        const webhook = `http://127.0.0.1:${(hook.address() as { port: number }).port}/runpod`;
+        void endpoint.run({ input: chat("tell the webhook", { max_tokens: 8 }), webhook });
+      });
+    });
+    const body = await received;
+    expect(body).toMatchObject({ status: "COMPLETED", id: expect.any(String) });
+    expect(outputText(body.output)).toBe("tell the webhook");
   });
 
   it("stream: the job's chunks in order until it is final", async () => {

@@ -1,4 +1,5 @@
 // The emulator's job API over real HTTP, with the in-process executor.
+import { createServer } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { API_KEY, call, startEmulator, type RunningEmulator } from "./emulator-fixture";
 import type { InProcessHandler } from "../../src/emulator/job-executor-in-process";
@@ -183,6 +184,36 @@ describe("job API", () => {
     const newest = (await (await fetch(`${emu.origin}/_emulator/jobs?limit=2`)).json()) as Array<{ id: string }>;
     expect(newest.map((j) => j.id)).toEqual(ids.slice(1));
     expect((await fetch(`${emu.origin}/_emulator/jobs?limit=1001`)).status).toBe(400);
+  });
+
+  it("POSTs the final status to a loopback webhook, retrying an answer that is not 2xx; refuses other webhooks", async () => {
+    const calls: Array<{ status: string; id: string; output: unknown }> = [];
+    const hook = createServer((req, res) => {
+      let text = "";
+      req.on("data", (d: Buffer) => (text += d.toString("utf8")));
+      req.on("end", () => {
+        calls.push(JSON.parse(text));
+        res.writeHead(calls.length === 1 ? 500 : 200).end();
+      });
+    });
+    await new Promise<void>((resolve) => hook.listen(0, "127.0.0.1", resolve));
+    try {
+      emu = await startEmulator({ webhookRetryDelayMs: 50 });
+      const webhook = `http://127.0.0.1:${(hook.address() as { port: number }).port}/done`;
+      const run = await call(emu, "POST", "/run", { input: { messages }, webhook });
+      expect(run.status).toBe(200);
+      for (let i = 0; i < 100 && calls.length < 2; i++) await sleep(20);
+      expect(calls).toHaveLength(2);
+      expect(calls[1]).toEqual(calls[0]);
+      expect(calls[0]).toMatchObject({ id: run.body.id, status: "COMPLETED", output: [{ choices: [{ tokens: ["hello there"] }] }] });
+      await sleep(100);
+      expect(calls).toHaveLength(2);
+      const outside = await call(emu, "POST", "/run", { input: { messages }, webhook: "https://example.com/hook" });
+      expect(outside.status).toBe(400);
+      expect(outside.body.error).toContain("webhook");
+    } finally {
+      hook.close();
+    }
   });
 
   it("answers 429 with Retry-After over the rate limit", async () => {
