@@ -171,7 +171,7 @@ class JobHandler:
             log.info("job %s: bad input: %s", request_id, error)
             yield {"error": str(error)}
             return
-        except Exception as error:  # the tokenizer lives in the engine: a dead engine fails here too
+        except Exception as error:  # the tokenizer and its chat template live in the engine
             yield self._engine_failed(request_id, error)
             return
         if prompt is None:

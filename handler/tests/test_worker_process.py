@@ -65,6 +65,18 @@ def test_engine_that_does_not_start_exits_3_with_one_line_naming_the_settings():
     assert "Traceback" not in result.stderr
 
 
+def test_the_image_command_runs_the_vllm_engine_path_against_the_strict_vllm_fake():
+    # ENGINE=vllm end to end in the worker process: engine args, SamplingParams, TokensPrompt and the
+    # output all go through the fake recorded from vLLM 0.33.0, which refuses what vLLM refuses.
+    job = {"input": {"messages": [{"role": "user", "content": "hi"}], "model": "llama3:8b",
+                     "format": "json", "max_tokens": 8, "sampling_params": {"top_k": 4}}}
+    result = run_test_input(job, ENGINE="vllm", MODEL_NAME="org/model", MODEL_ALIASES="llama3:8b",
+                            PYTHONPATH=str(FAKE_VLLM))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "'choices': [{'tokens': ['Hello, world'], 'finish_reason': 'stop'}]" in result.stdout
+    assert "'model': 'org/model'" in result.stdout
+
+
 def test_committed_test_input_json_is_valid():
     job = json.loads((REPO_ROOT / "handler" / "test_input.json").read_text())
     result = run_test_input(job)
