@@ -70,10 +70,12 @@ async function quickVolumeCheck(ctx: AppContext): Promise<string | undefined> {
 
 async function probeBackend(ctx: AppContext): Promise<BackendHealth> {
   if (!ctx.provider.health) return { ok: true, detail: "this provider has no health probe" };
+  const deadline = AbortSignal.timeout(PROBE_TIMEOUT_MS);
   try {
-    return await ctx.provider.health(AbortSignal.timeout(PROBE_TIMEOUT_MS));
+    return await ctx.provider.health(deadline);
   } catch (err) {
-    // The error's own message may quote the upstream body: only its kind is shown.
-    return { ok: false, detail: (err as Error).name === "TimeoutError" ? `no answer within ${PROBE_TIMEOUT_MS} ms` : `the probe failed (${(err as Error).name || "error"})` };
+    // Our own deadline tells a timeout apart; the error's message may quote the upstream body, so only its kind is shown.
+    if (deadline.aborted) return { ok: false, detail: `no answer within ${PROBE_TIMEOUT_MS} ms` };
+    return { ok: false, detail: `the probe failed (${err instanceof Error ? err.constructor.name : "error"})` };
   }
 }
