@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CATALOG_CPUS, CATALOG_DATACENTERS, CATALOG_GPUS } from "../../src/emulator/catalog-data";
 import { buildEmulator } from "../../src/emulator/emulator";
 import { SPEC_COPY_PATH, specOperations } from "../../src/emulator/spec/runpod-spec";
+import { createRunPodRestClient } from "../../src/runpod/rest";
 
 const KEY = "schemathesis-key";
 const SCHEMATHESIS = resolve(".venv/bin/schemathesis");
@@ -52,24 +53,30 @@ const CREATE_AND_UPDATE = ["createNetworkVolume", "updateNetworkVolume", "create
 const URL_TEMPLATES = ["listEndpoints", "createEndpoint", "getEndpoint", "updateEndpoint"];
 
 /**
- * Strings the emulator knows (catalog ids, data centers, port strings), drawn now and then in place of
- * random text, so that generated requests also get past RunPod's "does not exist" rules and reach the code
- * behind them (a created pod's runtime, a billed volume).
+ * Values the emulator knows, drawn often in place of random text where a field names something that must
+ * exist (a CPU flavor, GPU type or pool, data center, resource id) or has a form the schema does not state
+ * (a port string), so that generated requests also get past RunPod's "does not exist" rules and reach the
+ * code behind them (a created pod's runtime ports, a billed volume, a PATCH of a real endpoint).
  */
-const KNOWN_STRINGS = [
-  ...CATALOG_CPUS.map((c) => c.id), ...CATALOG_GPUS.flatMap((g) => [g.id, g.pool]), ...CATALOG_DATACENTERS.map((d) => d.id),
-  "4321/http", "22/tcp", "8888/http", "http", "8080",
-];
+function dictionaries(ids: string[]): Record<string, { values: string[]; bindings: string[] }> {
+  return {
+    cpus: { values: CATALOG_CPUS.map((c) => c.id), bindings: ["body.cpu.id", "body.cpu[*].id"] },
+    gpus: { values: CATALOG_GPUS.map((g) => g.id), bindings: ["body.gpu.id"] },
+    pools: { values: [...new Set(CATALOG_GPUS.map((g) => g.pool))], bindings: ["body.gpu.pools[*]"] },
+    dataCenters: { values: CATALOG_DATACENTERS.map((d) => d.id), bindings: ["body.dataCenter", "body.dataCenterIds[*]"] },
+    // Well-formed and malformed: both must come back as the spec says (a number in runtime.ports, or a 400).
+    ports: { values: ["4321/http", "22/tcp", "8888/http", "http", "8080", "70000/tcp"], bindings: ["body.ports[*]"] },
+    ids: { values: ids, bindings: ["path.id", "body.networkVolumes[*]", "body.mounts.network[*].volumeId"] },
+  };
+}
 
-function config(): string {
-  const list = (ids: string[]) => `[${ids.map((id) => JSON.stringify(id)).join(", ")}]`;
+function config(ids: string[]): string {
+  const list = (values: string[]) => `[${values.map((v) => JSON.stringify(v)).join(", ")}]`;
+  const known = dictionaries(ids);
   return [
-    "[dictionaries.emulator]",
-    `values = ${list([...new Set(KNOWN_STRINGS)])}`,
-    "",
-    "[generation.dictionaries.string]",
-    'dictionary = "emulator"',
-    "probability = 0.3",
+    ...Object.entries(known).flatMap(([name, { values }]) => [`[dictionaries.${name}]`, `values = ${list(values)}`, ""]),
+    "[parameters]",
+    ...Object.entries(known).flatMap(([name, { bindings }]) => bindings.map((key) => `${JSON.stringify(key)} = { dictionary = "${name}", probability = 0.7 }`)),
     "",
     "[[operations]]",
     `include-operation-id = ${list(notEmulated.map((op) => op.operationId))}`,
@@ -154,7 +161,15 @@ describe("the spec's surface beyond what is emulated", () => {
 describe("schemathesis: RunPod's OpenAPI document against the emulator", () => {
   it("finds no failure with every check on, in bounded time", async () => {
     const configFile = join(workDir, "schemathesis.toml");
-    writeFileSync(configFile, config());
+    // One of each resource to start from, so that reads, updates and actions meet real ones too.
+    const rest = createRunPodRestClient({ baseURL: origin, apiKey: KEY });
+    const volume = await rest.networkVolumes.create({ name: "seed", size: 20, dataCenter: "US-KS-2" });
+    const endpoint = await rest.endpoints.create({
+      name: "seed", type: "QUEUE", image: "worker:1", gpu: { pools: ["ADA_24"] }, workers: { min: 0, max: 1, idleTimeout: 5 },
+      scaling: { type: "QUEUE_DELAY", queueDelay: 4 }, networkVolumes: [volume.id], dataCenterIds: ["US-KS-2"],
+    });
+    const pod = await rest.pods.create({ name: "seed", image: "web:1", ports: ["4321/http"], cpu: { id: "cpu3g", vcpuCount: 2 }, mounts: { network: [{ volumeId: volume.id, path: "/runpod-volume" }] } });
+    writeFileSync(configFile, config([volume.id, endpoint.id, pod.id, ...CATALOG_CPUS.map((c) => c.id), ...CATALOG_DATACENTERS.map((d) => d.id)]));
     const started = Date.now();
     const { code, output } = await new Promise<{ code: number; output: string }>((done) => {
       execFile(SCHEMATHESIS, [
