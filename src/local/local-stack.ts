@@ -134,6 +134,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       PORT: String(webPort),
       // Plain http on loopback: cookies without Secure.
       NODE_ENV: "development",
+      // The person running it locally administers it: their login also shows health details and /metrics.
+      ADMIN_USERS: LOCAL_USERNAME,
     }));
 
     const user = await ensureLoginUser(MetaHumanPaths.open(volumeDir), dataDir);

@@ -56,7 +56,8 @@ describe("npm run local's stack, end to end", () => {
   it("came up from the stack outputs: web.env points at the emulator, the user exists, no worker runs yet", async () => {
     const s = stack!;
     expect(s.user).toMatchObject({ username: "demo", created: true });
-    const health = await fetch(`${s.webUrl}/api/health`);
+    // Health details are for monitoring: the local login administers the local stack (ADMIN_USERS).
+    const health = await fetch(`${s.webUrl}/api/health`, { headers: { cookie } });
     expect(health.status).toBe(200);
     const body = (await health.json()) as any;
     expect(body.llm).toMatchObject({ provider: "runpod_serverless", endpointId: s.endpointId, state: "cold" });
@@ -79,7 +80,11 @@ describe("npm run local's stack, end to end", () => {
     const jobs = await emulatorJobs(s);
     expect(jobs).toHaveLength(1);
     expect(jobs[0]).toMatchObject({ status: "COMPLETED" });
-    expect(s.workers.knows(s.endpointId, jobs[0]!.workerId!)).toBe(true);
+    // RunPod's REST v2 lists that worker for the endpoint.
+    const listed = await fetch(`${s.emulatorUrl}/v2/serverless/${s.endpointId}/workers`, { headers: { authorization: `Bearer ${s.apiKey}` } });
+    expect(listed.status).toBe(200);
+    const { workers } = (await listed.json()) as { workers: { id: string }[] };
+    expect(workers.map((w) => w.id)).toContain(jobs[0]!.workerId);
     // And the exchange reached the user's memory on the volume.
     const episodic = path.join(s.volumeDir, "users", "demo", "memory", "episodic");
     expect(readdirSync(episodic, { recursive: true }).some((f) => String(f).endsWith(".jsonl") || String(f).endsWith(".json"))).toBe(true);
@@ -125,7 +130,7 @@ describe("npm run local's stack, end to end", () => {
     expect(s.workers.processCount(s.endpointId)).toBeGreaterThan(0);
     expect(processesTagged(s.tag).length).toBeGreaterThan(1); // server + worker(s): the tag finds real processes
     await until("the workers to stop", () => s.workers.processCount(s.endpointId) === 0, IDLE_TIMEOUT_MS + 20_000);
-    const health = (await (await fetch(`${s.webUrl}/api/health`)).json()) as any;
+    const health = (await (await fetch(`${s.webUrl}/api/health`, { headers: { cookie } })).json()) as any;
     expect(health.llm.state).toBe("cold");
     expect(health.llm.backend.workers).toMatchObject({ ready: 0, initializing: 0, running: 0 });
 
