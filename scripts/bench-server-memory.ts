@@ -1,5 +1,6 @@
 // Memory of the web server (its own process, the image's command, mock provider):
-// RSS and heap at idle, then the peak while 50 chats stream at once.
+// RSS (from /proc, the node process and any child) and V8's used heap (from /metrics) at idle, then the peak while
+// 50 chats stream at once.
 // scripts/bench.ts calls run() and prints the JSON; `tsx scripts/bench-server-memory.ts` runs it alone.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -9,23 +10,13 @@ import * as path from "node:path";
 import { MetaHumanPaths } from "../src/app/paths";
 import { setPassword } from "../src/app/server/auth/accounts";
 import { SERVER_COMMAND } from "../src/app/server/command";
+import { memorySample, peakOf, type MemorySample } from "./bench-memory-sample";
 
 const CONCURRENT_CHATS = 50;
 const WORDS_PER_ANSWER = 100;
 const WORD_DELAY_MS = 20;
 
-interface Memory {
-  rssMiB: number;
-  heapUsedMiB: number;
-}
-
-const mib = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
-
-async function sample(url: string): Promise<Memory> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)`, "m").exec(text)?.[1] ?? NaN);
-  return { rssMiB: mib(value("metahuman_process_resident_memory_bytes")), heapUsedMiB: mib(value("metahuman_nodejs_heap_size_used_bytes")) };
-}
+const MONITORING_TOKEN = randomBytes(24).toString("hex");
 
 export async function run(): Promise<Record<string, unknown>> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "mh-bench-"));
@@ -45,6 +36,7 @@ export async function run(): Promise<Record<string, unknown>> {
       PORT: "0",
       NODE_ENV: "production",
       CHAT_RATE_LIMIT_PER_MINUTE: "100000",
+      MONITORING_TOKEN,
     },
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -61,16 +53,15 @@ export async function run(): Promise<Record<string, unknown>> {
     const login = await fetch(`${url}/api/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "bench", password }) });
     const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
     await new Promise((r) => setTimeout(r, 1000));
-    const idle = await sample(url);
+    const sample = () => memorySample(url, proc.pid!, MONITORING_TOKEN);
+    const idle = await sample();
 
     const message = Array.from({ length: WORDS_PER_ANSWER - 2 }, (_, i) => `w${i}`).join(" ");
-    const peak: Memory = { ...idle };
+    let peak: MemorySample = idle;
     let streaming = true;
     const sampler = (async () => {
       while (streaming) {
-        const s = await sample(url);
-        peak.rssMiB = Math.max(peak.rssMiB, s.rssMiB);
-        peak.heapUsedMiB = Math.max(peak.heapUsedMiB, s.heapUsedMiB);
+        peak = peakOf(peak, await sample());
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
@@ -89,9 +80,10 @@ export async function run(): Promise<Record<string, unknown>> {
     const seconds = (performance.now() - started) / 1000;
     streaming = false;
     await sampler;
-    const after = await sample(url);
+    const after = await sample();
     return {
       name: "web server memory (mock provider)",
+      goalMiB: { idle: 80, with50Streams: 150 },
       node: process.version,
       concurrentChats: CONCURRENT_CHATS,
       wordsPerAnswer: WORDS_PER_ANSWER,

@@ -1,16 +1,23 @@
-// `npm run bench`: every benchmark of the project in one run, printed as one JSON document.
-// Each bench module exports `run()` and measures against real servers on loopback.
-import { run as jobLatency } from "./bench-job-latency";
+// `npm run bench`: every benchmark of the project in one run, printed as one JSON document (progress on stderr).
+//   chatLatency   first and last token of a chat through the whole local stack for our adapter, a MetaHuman OS-style
+//                 /runsync + 1 s /status client and runpod-sdk; cold start; the overhead around the worker; the web
+//                 server's memory while chats stream through the stack (scripts/bench-chat-latency.ts)
+//   serverMemory  the web server's memory idle and with 50 streaming chats on the mock provider (bench-server-memory.ts)
+// RunPod's cloud is emulated (src/emulator on loopback); the web server, the clients, the RunPod SDK worker and the
+// handler are real, with the echo engine in place of vLLM. Settings: BENCH_TOKENS, BENCH_TOKEN_DELAY_MS, BENCH_SAMPLES,
+// BENCH_LANES, BENCH_COLD_SAMPLES, BENCH_MEMORY_STREAMS (see bench-chat-latency.ts).
+import os from "node:os";
+import { run as chatLatency } from "./bench-chat-latency";
 import { run as serverMemory } from "./bench-server-memory";
 
 async function main(): Promise<void> {
   const started = new Date().toISOString();
   const results: Record<string, unknown> = {};
-  for (const [name, bench] of [["jobLatency", jobLatency], ["serverMemory", serverMemory]] as const) {
+  for (const [name, bench] of [["chatLatency", chatLatency], ["serverMemory", serverMemory]] as const) {
     process.stderr.write(`bench: ${name}...\n`);
     results[name] = await bench();
   }
-  const machine = { node: process.version, platform: process.platform, arch: process.arch, cpus: (await import("node:os")).cpus().length };
+  const machine = { node: process.version, platform: process.platform, arch: process.arch, cpus: os.cpus().length, loadAverage1m: os.loadavg()[0] };
   process.stdout.write(`${JSON.stringify({ started, machine, ...results }, null, 2)}\n`);
 }
 
