@@ -3,6 +3,7 @@
 //   /v2/network-volumes, /v2/serverless, /v2/pods, /v2/catalog, /v2/billing  REST v2 (api.runpod.io)
 //   /v2/{endpointId}/run|runsync|status|stream|cancel|retry|purge-queue|health  job API (api.runpod.ai)
 //   /v2/{endpointId}/openai/v1/chat/completions|models                       OpenAI-compatible route (jobs too)
+//   /s3/{volumeId}/{key}                                                      S3 API for network volumes (s3api-<dc>.runpod.io)
 //   /_worker/...                                                              worker protocol (job-take, job-done, ...)
 //   /_emulator/...                                                            test controls: faults, inspection
 // Each area is a Fastify plugin in its own file, registered here.
@@ -11,6 +12,7 @@ import { jobSystemPlugin, type JobSystemOptions } from "./job-system";
 import { restV2Plugin } from "./rest-v2";
 import { BillingLedger } from "./billing";
 import { openaiRoutePlugin } from "./openai-route";
+import { s3ApiPlugin, type S3ApiOptions } from "./s3/s3-api";
 
 export interface EmulatorOptions {
   /** The API key clients must send as `Authorization: Bearer <key>`. */
@@ -21,6 +23,8 @@ export interface EmulatorOptions {
   jobs?: JobSystemOptions;
   /** Billing ledger (its prices and clock); other areas reach it as `app.billing`. */
   billing?: BillingLedger;
+  /** RunPod's S3 API for network volumes, under /s3: the S3 keys it accepts and where each volume's files live. */
+  s3?: Omit<S3ApiOptions, "volume">;
 }
 
 export async function buildEmulator(options: EmulatorOptions): Promise<FastifyInstance> {
@@ -33,5 +37,14 @@ export async function buildEmulator(options: EmulatorOptions): Promise<FastifyIn
   // by the job store's clock and billed up to the ledger's "now", so a test clock must drive both.
   await app.register(jobSystemPlugin, { endpoints: app.runpodRest.jobEndpoint, now: ledger.now, ...options.jobs, apiKey: options.apiKey });
   await app.register(openaiRoutePlugin, { apiKey: options.apiKey, endpoints: options.jobs?.endpoints ?? app.runpodRest.jobEndpoint });
+  if (options.s3) {
+    await app.register(s3ApiPlugin, {
+      ...options.s3,
+      volume: (id) => {
+        const volume = app.runpodRest.volumes.get(id);
+        return volume && { dataCenter: volume.dataCenter, sizeGb: volume.size };
+      },
+    });
+  }
   return app;
 }
