@@ -14,7 +14,7 @@ import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import {
-  compareActuals, estimateCost, loadActuals, loadPrices, SEED_PROFILES, tablePrices, usageProfileSchema, type UsageProfile,
+  compareActuals, estimateCost, loadActuals, loadPrices, DEFAULT_PROFILES, tablePrices, usageProfileSchema, type UsageProfile,
 } from "../src/infra/cost";
 import { diffEstimates, formatActuals, formatChange, formatEstimate, renderChartSvg } from "../src/infra/cost/report";
 import { readStackFile } from "../src/infra/cost/stack-file";
@@ -43,7 +43,7 @@ async function main(argv: string[]): Promise<void> {
 
   const currentFile = values.config ?? `Pulumi.${values.stack}.yaml`;
   const current = readStackFile(currentFile);
-  const profiles = values.profiles ? readProfiles(values.profiles) : (SEED_PROFILES as unknown as Record<string, UsageProfile>);
+  const profiles = values.profiles ? readProfiles(values.profiles) : (DEFAULT_PROFILES as unknown as Record<string, UsageProfile>);
   const prices = values.offline ? tablePrices("--offline: the live catalog was not read.") : await loadPrices();
   const estimate = estimateCost(current, prices, profiles);
   const result: Record<string, unknown> = { file: currentFile, estimate };

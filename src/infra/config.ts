@@ -2,6 +2,7 @@
 // with the seed's choices as defaults. Pulumi hands config values over as strings, so numbers,
 // booleans and lists are parsed here, and every failure names the key, the value and what is allowed.
 import { z } from "zod";
+import { parseWebHours } from "./web-hours";
 
 export const CONFIG_NAMESPACE = "metahuman";
 
@@ -75,6 +76,17 @@ export const stackConfigSchema = z.object({
   webImage: imageRef.default("ghcr.io/metahuman-runpod/web:0.1.0"),
   webPort: integer(1, 65535).default(4321),
   webContainerDiskGb: integer(5, 500).default(20),
+  /**
+   * When the web pod runs: "always", or a daily window such as "07:00-23:00 Europe/Berlin". Outside it the pod is
+   * stopped (npm run web, or the scheduled workflow) and only its disk, the volume and the endpoint's storage bill.
+   */
+  webHours: z.string().default("always").superRefine((value, ctx) => {
+    try {
+      parseWebHours(value);
+    } catch (error) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: (error as Error).message });
+    }
+  }),
   cloud: z.enum(["SECURE", "COMMUNITY"]).default("SECURE"),
   nodeEnv: z.enum(["production", "development"]).default("production"),
 

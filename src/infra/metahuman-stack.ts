@@ -7,37 +7,11 @@ import { NetworkVolume } from "../runpod/resources/network-volume";
 import { Pod } from "../runpod/resources/pod";
 import { ServerlessEndpoint } from "../runpod/resources/serverless-endpoint";
 import { VOLUME_MOUNT_PATH, type StackConfig } from "./config";
-import { estimateCost, type CostEstimate, type Prices } from "./cost";
+import { estimateCost, type Prices } from "./cost";
+import { summarizeCost, type CostSummary } from "./cost/summary";
 
-/** What a preview shows of the estimate: few figures, in cents, so a config change reads as a diff. */
-export interface CostSummary {
-  baseUsdPerMonth: number;
-  gpuUsdPerSecond: number;
-  gpuPool: string;
-  usdPerMonth: { light: number; medium: number; heavy: number };
-  /** The most a burst can cost: every worker up to workersMax busy for an hour. */
-  peakUsdPerHour: number;
-  budgetUsdPerMonth: number;
-  /** Source and day of the prices; the day only, so that a preview run later shows no change. */
-  prices: string;
-}
-
-export function summarizeCost(estimate: CostEstimate, workersMax: number): CostSummary {
-  const cents = (usd: number) => Math.round(usd * 100) / 100;
-  return {
-    baseUsdPerMonth: cents(estimate.baseMonthlyUsd),
-    gpuUsdPerSecond: estimate.gpuUsdPerSecond,
-    gpuPool: estimate.gpuPool,
-    usdPerMonth: {
-      light: cents(estimate.profiles.light.monthlyUsd),
-      medium: cents(estimate.profiles.medium.monthlyUsd),
-      heavy: cents(estimate.profiles.heavy.monthlyUsd),
-    },
-    peakUsdPerHour: cents(workersMax * estimate.gpuUsdPerSecond * 3600),
-    budgetUsdPerMonth: estimate.budgetMonthlyUsd,
-    prices: `${estimate.priceSource.source} of ${estimate.priceSource.asOf.slice(0, 10)}`,
-  };
-}
+// The preview's cost summary lives with the cost model (cost/summary.ts); re-exported for existing importers.
+export { summarizeCost, type CostSummary } from "./cost/summary";
 
 export interface MetaHumanStackArgs {
   /** The validated stack config (see config.ts). */

@@ -71,6 +71,20 @@ describe("npm run cost", () => {
     expect(svg).toContain("budget $150");
   }, 60_000);
 
+  it("--compare of Pulumi.prod.yaml (the plan's spec) with the documented right-sized config: base at most $30", async () => {
+    const { stdout } = await cost("--config", "Pulumi.prod.yaml", "--compare", "docs/examples/Pulumi.right-sized.yaml", "--offline", "--json");
+    const result = JSON.parse(stdout) as { estimate: any; compare: { estimate: any; change: any } };
+    const small = result.compare.estimate;
+    expect(result.estimate.baseMonthlyUsd).toBeGreaterThan(100);
+    expect(small.baseMonthlyUsd).toBeLessThanOrEqual(30);
+    // the pod runs only in its hours: 2 vCPU × $0.03 × 14 h × 730/24 days
+    expect(small.base.webPod).toMatchObject({ flavor: "cpu3c", vcpu: 2, hoursPerDay: 14 });
+    expect(small.base.webPod.usdPerMonth).toBeCloseTo(2 * 0.03 * 14 * 730 / 24, 6);
+    const text = (await cost("--config", "Pulumi.prod.yaml", "--compare", "docs/examples/Pulumi.right-sized.yaml", "--offline")).stdout;
+    expect(text).toContain('metahuman:webHours: "always" → "08:00-22:00 Europe/Berlin"');
+    expect(text).toMatch(/plan-light\s+10 × 30 s\s+12.00\s+4.24/);
+  }, 60_000);
+
   it("a bad value in the stack file names the file, the key and what is allowed", async () => {
     const bad = join(dir, "Pulumi.bad.yaml");
     writeFileSync(bad, "config:\n  metahuman:workersMax: \"0\"\n");

@@ -1,7 +1,9 @@
 // The cost arithmetic for the seed's stack and profiles, against figures computed by hand here.
 import { describe, expect, it } from "vitest";
 import { parseStackConfig } from "../../src/infra/config";
-import { estimateCost, SEED_PROFILES, tablePrices, type UsageProfile } from "../../src/infra/cost";
+import {
+  estimateCost, PLAN_CLAIMED_USD_PER_MONTH, REALISTIC_PROFILES as SEED_PROFILES, summarizeCost, tablePrices, type Prices, type UsageProfile,
+} from "../../src/infra/cost";
 
 // The seed's Pulumi.prod.yaml values (which are also the schema defaults).
 const seed = parseStackConfig({});
@@ -84,9 +86,9 @@ describe("estimateCost when settings change", () => {
     const estimate = estimateCost(parseStackConfig({
       volumeSizeGb: "1200", gpuPools: "AMPERE_80,ADA_24", webVcpu: "2", webCpuFlavor: "cpu3c",
     }), prices);
-    // standard, tiered: 1000 × 0.07 + 200 × 0.05 = $80; pod 2 × 0.04 × 730 = $58.40
+    // standard, tiered: 1000 × 0.07 + 200 × 0.05 = $80; pod 2 × 0.03 (cpu3c) × 730 = $43.80
     expect(estimate.base.volume.usdPerMonth).toBeCloseTo(80, 10);
-    expect(estimate.base.webPod.usdPerMonth).toBeCloseTo(58.4, 10);
+    expect(estimate.base.webPod.usdPerMonth).toBeCloseTo(43.8, 10);
     expect(estimate.gpuUsdPerSecond).toBe(0.00076);
     expect(estimate.gpuUsdPerSecondByPool).toEqual({ AMPERE_80: 0.00076, ADA_24: 0.00031 });
   });
@@ -98,5 +100,81 @@ describe("estimateCost when settings change", () => {
     expect(estimate.profiles.mine.monthlyUsd).toBeCloseTo(122.3, 10);
     expect(() => estimateCost(seed, prices, { bad: { ...SEED_PROFILES.light, secondsPerChat: -1 } }))
       .toThrow(/usage profile "bad": secondsPerChat = -1: must be a positive number of seconds/);
+  });
+});
+
+describe("CPU pod prices per flavor (dated table)", () => {
+  it("each flavor's rate changes the base: cpu3c $0.03, cpu5c $0.035, cpu3g $0.04 per vCPU-hour", () => {
+    const base = (flavor: string) => estimateCost(parseStackConfig({ webCpuFlavor: flavor }), prices).baseMonthlyUsd;
+    // 4 vCPU × rate × 730 h + $3.50 volume + $2.00 disk
+    expect(base("cpu3c")).toBeCloseTo(4 * 0.03 * 730 + 5.5, 6); // 93.10
+    expect(base("cpu5c")).toBeCloseTo(4 * 0.035 * 730 + 5.5, 6); // 107.70
+    expect(base("cpu3g")).toBeCloseTo(4 * 0.04 * 730 + 5.5, 6); // 122.30
+    const cpu3c = estimateCost(parseStackConfig({ webCpuFlavor: "cpu3c" }), prices);
+    expect(cpu3c.base.webPod.rateSource).toMatch(/^table: .*2026-11-30$/);
+  });
+
+  it("a flavor with no dated figure says it is assumed", () => {
+    const estimate = estimateCost(parseStackConfig({ webCpuFlavor: "cpu5m" }), prices);
+    expect(estimate.base.webPod.rateSource).toMatch(/assumed/);
+    expect(estimate.priceSource.notes.join("\n")).toMatch(/cpu5m \$0\.04 \(assumed\)/);
+  });
+});
+
+describe("web hours", () => {
+  it("a 16-hour window bills the pod 16/24 of the month; disk and volume stay all month", () => {
+    const estimate = estimateCost(parseStackConfig({ webCpuFlavor: "cpu3c", webVcpu: "2", webHours: "07:00-23:00 Europe/Berlin" }), prices);
+    // 2 × 0.03 × 16 h × 730/24 days = $29.20; + $3.50 + $2.00
+    expect(estimate.base.webPod.hoursPerDay).toBe(16);
+    expect(estimate.base.webPod.usdPerMonth).toBeCloseTo(29.2, 6);
+    expect(estimate.baseMonthlyUsd).toBeCloseTo(34.7, 6);
+  });
+
+  it("a window across midnight counts its hours on both sides", () => {
+    const estimate = estimateCost(parseStackConfig({ webHours: "18:30-02:00 UTC" }), prices);
+    expect(estimate.base.webPod.hoursPerDay).toBe(7.5);
+  });
+});
+
+describe("the plan's own usage examples", () => {
+  const estimate = estimateCost(seed, prices);
+
+  it("are estimated as the plan states them: 10, 50, 200 chats a day of 30 s", () => {
+    // plan-light: per chat 30 s + 10 s FlashBoot cold start + 5 s idle tail = 45 s; × 10 = 450 s/day
+    // → 450 × 0.00031 = $0.1395/day → × 730/24 = $4.243125/month (the plan claims $12)
+    const light = estimate.profiles["plan-light"];
+    expect(light.gpuSecondsPerDay).toEqual({ execution: 300, coldStart: 100, waiting: 0, idleTail: 50, total: 450 });
+    expect(light.usageMonthlyUsd).toBeCloseTo(4.243125, 6);
+    // plan-heavy: 200 × 45 = 9000 s/day → $2.79/day → $84.8625/month (the plan claims $240)
+    expect(estimate.profiles["plan-heavy"].usageMonthlyUsd).toBeCloseTo(84.8625, 6);
+    expect(PLAN_CLAIMED_USD_PER_MONTH).toEqual({ "plan-light": 12, "plan-medium": 60, "plan-heavy": 240 });
+  });
+
+  it("stand beside the realistic profiles in the same estimate", () => {
+    expect(Object.keys(estimate.profiles)).toEqual(["light", "medium", "heavy", "plan-light", "plan-medium", "plan-heavy"]);
+  });
+});
+
+describe("summarizeCost (the preview's costEstimate)", () => {
+  it("rounds what a person reads: rates from a catalog division, money to cents", () => {
+    // A catalog rate of $1.116/h per GPU is 0.00031000000000000005 $/s in floating point.
+    const catalog: Prices = { ...tablePrices(), source: "catalog", asOf: "2026-11-30T10:11:12.000Z",
+      serverlessGpuUsdPerSecond: { ADA_24: 1.116 / 3600 }, cpuUsdPerVcpuHour: { cpu3c: 0.1 * 0.3 }, cpuRateSource: { cpu3c: "live catalog" } };
+    expect(1.116 / 3600).not.toBe(0.00031);
+    const summary = summarizeCost(estimateCost(parseStackConfig({ webCpuFlavor: "cpu3c", webVcpu: "2" }), catalog), 3);
+    expect(summary.gpuUsdPerSecond).toBe(0.00031);
+    expect(summary.webPod).toBe("2 vCPU cpu3c at $0.03/vCPU-h, always on");
+    expect(summary.prices).toBe("catalog of 2026-11-30");
+    expect(summary.webPodRate).toBe("live catalog");
+    expect(summary.baseUsdPerMonth).toBe(49.3); // 2 × 0.03 × 730 + 3.50 + 2.00
+    expect(JSON.stringify(summary)).not.toMatch(/\d\.\d{7,}/);
+    expect(summary.planUsageUsdPerMonth.light).toEqual({ claimed: 12, estimated: 4.24 });
+  });
+
+  it("a flavor change moves baseUsdPerMonth", () => {
+    const a = summarizeCost(estimateCost(parseStackConfig({ webCpuFlavor: "cpu3g" }), prices), 3);
+    const b = summarizeCost(estimateCost(parseStackConfig({ webCpuFlavor: "cpu3c" }), prices), 3);
+    expect(a.baseUsdPerMonth).toBe(122.3);
+    expect(b.baseUsdPerMonth).toBe(93.1);
   });
 });

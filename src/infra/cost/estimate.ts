@@ -3,8 +3,8 @@
 //
 //   base $/month   = volume + web pod + container disk + warm workers
 //     volume       = min(GB, 1000) × first-TB rate + max(GB − 1000, 0) × beyond-TB rate   (HIGH_PERFORMANCE: GB × its rate)
-//     web pod      = vCPU × $/vCPU-hour × 730 h
-//     disk         = container disk GB × $/GB-month
+//     web pod      = vCPU × $/vCPU-hour × running hours a month (730 h, or webHours' hours a day × 730/24 days)
+//     disk         = container disk GB × $/GB-month  (all month: a stopped pod keeps its disk)
 //     warm workers = workersMin × GPU $/s × 730 × 3600 s          (a warm worker is billed around the clock)
 //   usage, per profile, with workersMin = 0 (the endpoint scales to zero):
 //     execution  = chats/day × seconds/chat ÷ concurrent chats per worker
@@ -19,6 +19,7 @@
 //   $/month = $/day × 730/24 days;  profile total $/month = base + usage.
 import { z } from "zod";
 import type { StackConfig } from "../config";
+import { parseWebHours } from "../web-hours";
 import type { GpuPool, Prices } from "./prices";
 
 export const HOURS_PER_MONTH = 730;
@@ -45,20 +46,52 @@ export const usageProfileSchema = z.object({
 export type UsageProfile = z.infer<typeof usageProfileSchema>;
 
 /**
- * The seed's light/medium/heavy profiles, stated plainly. Cold starts are for a 7B AWQ model loaded from
- * the network volume (about a minute without FlashBoot; FlashBoot restores a recent snapshot in seconds).
+ * Our own light/medium/heavy profiles: short replies (6 to 10 s of GPU each on an RTX 4090 with a 7B AWQ model),
+ * chats in a few sessions a day. These are this project's assumptions, not the plan's figures (PLAN_PROFILES).
+ * Cold starts are for a 7B AWQ model loaded from the network volume (about a minute without FlashBoot; FlashBoot
+ * restores a recent snapshot in seconds).
  */
-export const SEED_PROFILES = {
+export const REALISTIC_PROFILES = {
   light: { chatsPerDay: 20, secondsPerChat: 6, sessionsPerDay: 2, secondsBetweenChats: 60, concurrentChats: 1, coldStartSeconds: 60, flashbootColdStartSeconds: 10 },
   medium: { chatsPerDay: 100, secondsPerChat: 8, sessionsPerDay: 5, secondsBetweenChats: 45, concurrentChats: 1, coldStartSeconds: 60, flashbootColdStartSeconds: 10 },
   heavy: { chatsPerDay: 500, secondsPerChat: 10, sessionsPerDay: 10, secondsBetweenChats: 30, concurrentChats: 1, coldStartSeconds: 60, flashbootColdStartSeconds: 10 },
 } as const satisfies Record<string, UsageProfile>;
 
-export type SeedProfileName = keyof typeof SEED_PROFILES;
+/**
+ * The plan's own usage examples as the plan states them: light 10 chats a day of 30 s, medium 50, heavy 200.
+ * The plan says nothing of sessions or pauses; here the chats come in the same sessions as our profiles, a minute
+ * apart, so with a short idle timeout every chat pays its own cold start, as the plan's per-chat arithmetic implies.
+ */
+export const PLAN_PROFILES = {
+  "plan-light": { chatsPerDay: 10, secondsPerChat: 30, sessionsPerDay: 2, secondsBetweenChats: 60, concurrentChats: 1, coldStartSeconds: 60, flashbootColdStartSeconds: 10 },
+  "plan-medium": { chatsPerDay: 50, secondsPerChat: 30, sessionsPerDay: 5, secondsBetweenChats: 60, concurrentChats: 1, coldStartSeconds: 60, flashbootColdStartSeconds: 10 },
+  "plan-heavy": { chatsPerDay: 200, secondsPerChat: 30, sessionsPerDay: 10, secondsBetweenChats: 60, concurrentChats: 1, coldStartSeconds: 60, flashbootColdStartSeconds: 10 },
+} as const satisfies Record<string, UsageProfile>;
+
+/** What the plan claims each of its examples costs a month (usage on top of "~$30/mo"). */
+export const PLAN_CLAIMED_USD_PER_MONTH: Record<keyof typeof PLAN_PROFILES, number> = {
+  "plan-light": 12, "plan-medium": 60, "plan-heavy": 240,
+};
+
+/** Both sets: what `npm run cost` and the preview estimate unless given other profiles. */
+export const DEFAULT_PROFILES = { ...REALISTIC_PROFILES, ...PLAN_PROFILES };
+
+/** @deprecated the name claimed these were the seed's figures; they are REALISTIC_PROFILES, our own. */
+export const SEED_PROFILES = REALISTIC_PROFILES;
+
+export type ProfileName = keyof typeof DEFAULT_PROFILES;
+/** @deprecated see SEED_PROFILES. */
+export type SeedProfileName = ProfileName;
 
 export interface BaseCost {
   volume: { sizeGb: number; type: StackConfig["volumeType"]; usdPerGbMonth: number; beyondTbUsdPerGbMonth: number; usdPerMonth: number };
-  webPod: { flavor: StackConfig["webCpuFlavor"]; vcpu: number; usdPerVcpuHour: number; hoursPerMonth: number; usdPerMonth: number };
+  webPod: {
+    flavor: StackConfig["webCpuFlavor"]; vcpu: number; usdPerVcpuHour: number;
+    /** Where the rate came from ("live catalog", or the table's source and date). */
+    rateSource: string;
+    /** metahuman:webHours as configured, and the running hours it gives a day and a month. */
+    webHours: string; hoursPerDay: number; hoursPerMonth: number; usdPerMonth: number;
+  };
   containerDisk: { sizeGb: number; usdPerGbMonth: number; usdPerMonth: number };
   warmWorkers: { count: number; gpuUsdPerSecond: number; secondsPerMonth: number; usdPerMonth: number };
 }
@@ -97,7 +130,7 @@ export interface CostEstimate<P extends string = SeedProfileName> {
 export function estimateCost<P extends string = SeedProfileName>(
   config: StackConfig,
   prices: Prices,
-  profiles: Record<P, UsageProfile> = SEED_PROFILES as unknown as Record<P, UsageProfile>,
+  profiles: Record<P, UsageProfile> = DEFAULT_PROFILES as unknown as Record<P, UsageProfile>,
 ): CostEstimate<P> {
   const gpuPool = config.gpuPools[0] as GpuPool;
   const gpuUsdPerSecond = poolRate(prices, gpuPool);
@@ -147,11 +180,15 @@ function baseCost(config: StackConfig, prices: Prices, gpuUsdPerSecond: number):
     throw new Error(`webCpuFlavor: no price for flavor ${config.webCpuFlavor} (${prices.source} prices of ${prices.asOf})`);
   }
   const secondsPerMonth = HOURS_PER_MONTH * 3600;
+  const hoursPerDay = parseWebHours(config.webHours).hoursPerDay;
+  const webHoursPerMonth = hoursPerDay * DAYS_PER_MONTH;
   return {
     volume: { sizeGb: gb, type: config.volumeType, usdPerGbMonth: firstRate, beyondTbUsdPerGbMonth: beyondRate, usdPerMonth: volumeUsd },
     webPod: {
-      flavor: config.webCpuFlavor, vcpu: config.webVcpu, usdPerVcpuHour, hoursPerMonth: HOURS_PER_MONTH,
-      usdPerMonth: config.webVcpu * usdPerVcpuHour * HOURS_PER_MONTH,
+      flavor: config.webCpuFlavor, vcpu: config.webVcpu, usdPerVcpuHour,
+      rateSource: prices.cpuRateSource[config.webCpuFlavor] ?? prices.source,
+      webHours: config.webHours, hoursPerDay, hoursPerMonth: webHoursPerMonth,
+      usdPerMonth: config.webVcpu * usdPerVcpuHour * webHoursPerMonth,
     },
     containerDisk: {
       sizeGb: config.webContainerDiskGb, usdPerGbMonth: prices.containerDiskUsdPerGbMonth,

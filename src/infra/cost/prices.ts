@@ -17,6 +17,8 @@ export interface Prices {
   serverlessGpuUsdPerSecond: Partial<Record<GpuPool, number>>;
   /** Secure-cloud CPU pod rate in USD per vCPU per hour, by flavor. */
   cpuUsdPerVcpuHour: Partial<Record<CpuFlavor, number>>;
+  /** Where each flavor's rate came from, in words: "live catalog", or the table's source and date ("assumed" when it is). */
+  cpuRateSource: Partial<Record<CpuFlavor, string>>;
   /** Network volume storage, USD per GB per month: standard is tiered at 1 TB (1000 GB). */
   volumeUsdPerGbMonth: { standardFirstTb: number; standardBeyondTb: number; highPerformance: number };
   /** Container disk of a running pod, USD per GB per month. */
@@ -24,6 +26,22 @@ export interface Prices {
   /** Figures that are not from the source named above, or are assumptions, one line each. */
   notes: string[];
 }
+
+/** Where one CPU flavor's table rate comes from. `assumed`: no dated figure is known for the flavor. */
+export interface CpuRateSource { usdPerVcpuHour: number; source: string; asOf: string; assumed: boolean }
+
+/**
+ * CPU pod rates per flavor, secure cloud, USD per vCPU-hour. RunPod does not publish them (only GET /v2/catalog/cpus
+ * answers), so each dated figure names its source; the others are assumptions at the dearest dated rate.
+ */
+export const CPU_TABLE: Record<CpuFlavor, CpuRateSource> = {
+  cpu3c: { usdPerVcpuHour: 0.03, source: "third-party catalog snapshots (2 vCPU $0.06/h)", asOf: "2026-11-30", assumed: false },
+  cpu3g: { usdPerVcpuHour: 0.04, source: "third-party catalog snapshots (4 vCPU $0.16/h); the v2 spec's example securePerVcpu", asOf: "2026-11-30", assumed: false },
+  cpu5c: { usdPerVcpuHour: 0.035, source: "a client test's live catalog value (2 vCPU $0.07/h)", asOf: "2026-08-31", assumed: false },
+  cpu3m: { usdPerVcpuHour: 0.04, source: "assumed: cpu3g's rate (no dated figure; memory-optimized may cost more)", asOf: "2026-11-30", assumed: true },
+  cpu5g: { usdPerVcpuHour: 0.04, source: "assumed: cpu3g's rate (no dated figure)", asOf: "2026-11-30", assumed: true },
+  cpu5m: { usdPerVcpuHour: 0.04, source: "assumed: cpu3g's rate (no dated figure; memory-optimized may cost more)", asOf: "2026-11-30", assumed: true },
+};
 
 /**
  * The fallback table. Sources: RunPod's published prices as collected in the project's reference notes
@@ -47,11 +65,10 @@ export const PRICE_TABLE = {
   /** Pools whose table rate is published in the reference notes; the others are RunPod pricing-page figures, not re-verified. */
   verifiedPools: ["ADA_24", "AMPERE_80"] as GpuPool[],
   /**
-   * CPU pod prices are NOT published. $0.04 per vCPU-hour is the only figure in RunPod's own documents (the
-   * v2 API spec's example `securePerVcpu` for a Gen 3 flavor) and matches the old list price of a
-   * 4 vCPU / 16 GB pod ($0.16/h). Applied to every flavor: an assumption until the catalog answers.
+   * CPU pod prices are NOT published by RunPod; the live catalog answers them. These are dated figures per flavor,
+   * each with where it comes from; flavors with no known figure carry an assumption, said as such in the notes.
    */
-  cpuUsdPerVcpuHour: Object.fromEntries(CPU_FLAVORS.map((f) => [f, 0.04])) as Record<CpuFlavor, number>,
+  cpuUsdPerVcpuHour: Object.fromEntries(CPU_FLAVORS.map((f) => [f, CPU_TABLE[f].usdPerVcpuHour])) as Record<CpuFlavor, number>,
   volumeUsdPerGbMonth: {
     standardFirstTb: 0.07,
     standardBeyondTb: 0.05,
@@ -62,10 +79,16 @@ export const PRICE_TABLE = {
 } as const;
 
 const TABLE_NOTES = [
-  "CPU pod rate $0.04/vCPU-hour is an assumption (RunPod does not publish CPU pod prices; figure from the v2 spec's example).",
+  "CPU pod rates per flavor are dated figures, not RunPod's published prices (RunPod publishes none; the live catalog answers): "
+    + CPU_FLAVORS.map((f) => `${f} $${CPU_TABLE[f].usdPerVcpuHour}${CPU_TABLE[f].assumed ? " (assumed)" : ` (${CPU_TABLE[f].asOf})`}`).join(", ") + ".",
   "Pool rates other than ADA_24 and AMPERE_80 come from RunPod's pricing page and were not re-verified.",
   "High-performance volume rate $0.14/GB/month is an assumption (not in the published figures used here).",
 ];
+
+function tableCpuSource(flavor: CpuFlavor): string {
+  const rate = CPU_TABLE[flavor];
+  return rate.assumed ? `table, ${rate.source}` : `table: ${rate.source}, ${rate.asOf}`;
+}
 
 /** The table as Prices (what every estimate uses when no catalog can be read). */
 export function tablePrices(reason?: string): Prices {
@@ -74,6 +97,7 @@ export function tablePrices(reason?: string): Prices {
     asOf: PRICE_TABLE.asOf,
     serverlessGpuUsdPerSecond: { ...PRICE_TABLE.serverlessGpuUsdPerSecond },
     cpuUsdPerVcpuHour: { ...PRICE_TABLE.cpuUsdPerVcpuHour },
+    cpuRateSource: Object.fromEntries(CPU_FLAVORS.map((f) => [f, tableCpuSource(f)])),
     volumeUsdPerGbMonth: { ...PRICE_TABLE.volumeUsdPerGbMonth },
     containerDiskUsdPerGbMonth: PRICE_TABLE.containerDiskUsdPerGbMonth,
     notes: [
@@ -130,11 +154,13 @@ export async function loadPrices(options: LoadPricesOptions = {}): Promise<Price
     }
   }
   const cpuUsdPerVcpuHour: Partial<Record<CpuFlavor, number>> = {};
+  const cpuRateSource: Partial<Record<CpuFlavor, string>> = {};
   for (const cpu of cpus) {
     // Catalog ids come as "cpu3g" or with a size suffix ("cpu3c-2-4"); the flavor is the first part.
     const flavor = cpu.id.split("-")[0] as CpuFlavor;
     if ((CPU_FLAVORS as readonly string[]).includes(flavor) && cpuUsdPerVcpuHour[flavor] === undefined) {
       cpuUsdPerVcpuHour[flavor] = cpu.price.securePerVcpu;
+      cpuRateSource[flavor] = "live catalog";
     }
   }
   for (const pool of GPU_POOLS) {
@@ -146,6 +172,7 @@ export async function loadPrices(options: LoadPricesOptions = {}): Promise<Price
   for (const flavor of CPU_FLAVORS) {
     if (cpuUsdPerVcpuHour[flavor] === undefined) {
       cpuUsdPerVcpuHour[flavor] = table.cpuUsdPerVcpuHour[flavor];
+      cpuRateSource[flavor] = `not in the catalog: ${tableCpuSource(flavor)}`;
       notes.push(`CPU flavor ${flavor} is not in the catalog: assumed table rate used.`);
     }
   }
@@ -155,6 +182,7 @@ export async function loadPrices(options: LoadPricesOptions = {}): Promise<Price
     asOf: (options.now?.() ?? new Date()).toISOString(),
     serverlessGpuUsdPerSecond,
     cpuUsdPerVcpuHour,
+    cpuRateSource,
     volumeUsdPerGbMonth: table.volumeUsdPerGbMonth,
     containerDiskUsdPerGbMonth: table.containerDiskUsdPerGbMonth,
     notes,

@@ -2,7 +2,8 @@
 // Plain functions of their inputs so tests read exactly what a person reads.
 import type { StackConfig } from "../config";
 import type { ActualComparison } from "./actuals";
-import { estimateUsage, SEED_PROFILES, type CostEstimate, type UsageProfile } from "./estimate";
+import { estimateUsage, PLAN_CLAIMED_USD_PER_MONTH, REALISTIC_PROFILES, type CostEstimate, type UsageProfile } from "./estimate";
+import { significant } from "./summary";
 
 const money = (n: number, digits = 2) => `$${n.toFixed(digits)}`;
 const signed = (n: number) => `${n >= 0 ? "+" : "-"}$${Math.abs(n).toFixed(2)}`;
@@ -24,15 +25,16 @@ export function formatEstimate<P extends string>(estimate: CostEstimate<P>, titl
     table([
       ["item", "inputs", "$/month"],
       ["network volume", `${b.volume.sizeGb} GB ${b.volume.type} × ${money(b.volume.usdPerGbMonth)}/GB-month${b.volume.sizeGb > 1000 ? ` (beyond 1 TB ${money(b.volume.beyondTbUsdPerGbMonth)})` : ""}`, b.volume.usdPerMonth.toFixed(2)],
-      ["web pod", `${b.webPod.vcpu} vCPU ${b.webPod.flavor} × $${b.webPod.usdPerVcpuHour}/vCPU-h × ${b.webPod.hoursPerMonth} h`, b.webPod.usdPerMonth.toFixed(2)],
+      ["web pod", `${b.webPod.vcpu} vCPU ${b.webPod.flavor} × $${significant(b.webPod.usdPerVcpuHour)}/vCPU-h × ${hoursText(b.webPod)}`, b.webPod.usdPerMonth.toFixed(2)],
       ["container disk", `${b.containerDisk.sizeGb} GB × ${money(b.containerDisk.usdPerGbMonth)}/GB-month`, b.containerDisk.usdPerMonth.toFixed(2)],
-      ["warm workers", `${b.warmWorkers.count} × $${b.warmWorkers.gpuUsdPerSecond}/s × ${b.warmWorkers.secondsPerMonth} s`, b.warmWorkers.usdPerMonth.toFixed(2)],
+      ["warm workers", `${b.warmWorkers.count} × $${significant(b.warmWorkers.gpuUsdPerSecond)}/s × ${b.warmWorkers.secondsPerMonth} s`, b.warmWorkers.usdPerMonth.toFixed(2)],
       ["total", `budget ${money(estimate.budgetMonthlyUsd)}: ${budgetState}`, estimate.baseMonthlyUsd.toFixed(2)],
     ], [false, false, true]),
+    `(web pod rate: ${b.webPod.rateSource})`,
     "",
-    `GPU: ${estimate.gpuPool} at $${estimate.gpuUsdPerSecond}/s per worker (${money(estimate.gpuUsdPerSecond * 3600, 3)}/h)`
+    `GPU: ${estimate.gpuPool} at $${significant(estimate.gpuUsdPerSecond)}/s per worker (${money(estimate.gpuUsdPerSecond * 3600, 3)}/h)`
       + (Object.keys(estimate.gpuUsdPerSecondByPool).length > 1
-        ? `; fallback pools: ${Object.entries(estimate.gpuUsdPerSecondByPool).slice(1).map(([p, r]) => `${p} $${r}/s`).join(", ")}` : ""),
+        ? `; fallback pools: ${Object.entries(estimate.gpuUsdPerSecondByPool).slice(1).map(([p, r]) => `${p} $${significant(r as number)}/s`).join(", ")}` : ""),
     "",
     "Usage profiles (GPU seconds billed per day = execution + cold starts + waiting between chats + idle tail)",
     table([
@@ -47,8 +49,34 @@ export function formatEstimate<P extends string>(estimate: CostEstimate<P>, titl
     ], [false, true, true, true, true, false, true, true, true]),
     `(${estimate.daysPerMonth.toFixed(4)} days and ${estimate.hoursPerMonth} hours per month; idle timeout ${firstProfile(estimate)?.inputs.idleTimeoutSeconds} s,`
       + ` FlashBoot ${firstProfile(estimate)?.inputs.flashboot ? "on" : "off"}, cold start ${describeColdStart(estimate)})`,
+    ...planLines(estimate),
   ];
   return lines.join("\n");
+}
+
+/** The plan's examples (when estimated): the plan's claimed usage $/month beside ours for the same chats. */
+function planLines<P extends string>(estimate: CostEstimate<P>): string[] {
+  const rows = (Object.keys(PLAN_CLAIMED_USD_PER_MONTH) as (keyof typeof PLAN_CLAIMED_USD_PER_MONTH)[])
+    .filter((name) => name in estimate.profiles)
+    .map((name) => {
+      const p = (estimate.profiles as Record<string, CostEstimate<P>["profiles"][P]>)[name]!;
+      const claimed = PLAN_CLAIMED_USD_PER_MONTH[name];
+      return [name, `${p.inputs.chatsPerDay} × ${p.inputs.secondsPerChat} s`, claimed.toFixed(2), p.usageMonthlyUsd.toFixed(2),
+        `${(p.usageMonthlyUsd / claimed * 100).toFixed(0)} %`, p.monthlyUsd.toFixed(2)];
+    });
+  if (rows.length === 0) return [];
+  return [
+    "",
+    "The plan's own examples (\"~$30/mo + usage\"): the plan's usage claim beside our estimate of the same chats",
+    table([["example", "chats/day", "plan's usage $/month", "our usage $/month", "ours/plan", "our total $/month"], ...rows],
+      [false, true, true, true, true, true]),
+    `(ours counts each chat's cold start and idle tail at $${significant(estimate.gpuUsdPerSecond)}/s; the plan's base is ~$30,`
+      + ` this config's is ${money(estimate.baseMonthlyUsd)}: ${estimate.baseMonthlyUsd <= 30 ? "within" : "over"} the plan's figure)`,
+  ];
+}
+
+function hoursText(w: CostEstimate["base"]["webPod"]): string {
+  return w.webHours === "always" ? `${w.hoursPerMonth} h` : `${round1(w.hoursPerMonth)} h (${w.webHours}: ${significant(w.hoursPerDay, 3)} h/day)`;
 }
 
 const round1 = (n: number) => Math.round(n * 10) / 10;
@@ -120,7 +148,7 @@ export interface ChartSeries { label: string; config: StackConfig; baseMonthlyUs
  */
 export function renderChartSvg(series: ChartSeries[], options: { maxChats?: number; profile?: UsageProfile; title?: string } = {}): string {
   const maxChats = options.maxChats ?? 600;
-  const profile = options.profile ?? SEED_PROFILES.medium;
+  const profile = options.profile ?? REALISTIC_PROFILES.medium;
   const W = 720, H = 420, left = 70, right = 180, top = 40, bottom = 50;
   const plotW = W - left - right, plotH = H - top - bottom;
   const steps = 60;
