@@ -7,7 +7,7 @@ import { EventEmitter } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import type { EndpointLookup, JobStore } from "./job-store";
+import { isFinal, type EndpointLookup, type Job, type JobStore } from "./job-store";
 import type { ReportedWorker } from "./rest-state";
 import { noWorkers, workerSecondsFrom, type JobExecutor, type WorkerCounts, type WorkerLifeEvent } from "./job-executor";
 
@@ -59,6 +59,7 @@ export class WorkerManager extends EventEmitter implements JobExecutor {
   ) {
     super();
     store.on("queued", this.onQueued);
+    store.on("change", this.onJobChange);
     this.sweep = setInterval(() => this.stopIdle(), 100);
     this.sweep.unref();
   }
@@ -115,6 +116,11 @@ export class WorkerManager extends EventEmitter implements JobExecutor {
     if (active) w.lastActive = this.store.now();
   }
 
+  /** Whether a worker may take jobs: not one being stopped (scale to zero, close), whose jobs would fail with it. */
+  accepts(workerId: string): boolean {
+    return this.procs.get(workerId)?.stopping !== true;
+  }
+
   jobFinished(workerId: string): void {
     const w = this.procs.get(workerId);
     if (!w) return;
@@ -131,12 +137,23 @@ export class WorkerManager extends EventEmitter implements JobExecutor {
     this.closed = true;
     clearInterval(this.sweep);
     this.store.off("queued", this.onQueued);
+    this.store.off("change", this.onJobChange);
     await Promise.all([...this.procs.values()].map((w) => this.stop(w)));
   }
 
   private busy(w: WorkerProcess): boolean {
     return this.store.runningJobs(w.endpointId).some((j) => j.workerId === w.id);
   }
+
+  /**
+   * A worker is idle from the moment its last job ended, however it ended: a job cancelled or timed out after
+   * running longer than the idle timeout must not leave its worker looking idle since it took the job.
+   */
+  private readonly onJobChange = (job: Job): void => {
+    if (!job.workerId || !isFinal(job.status)) return;
+    const w = this.procs.get(job.workerId);
+    if (w) w.lastActive = this.store.now();
+  };
 
   private readonly onQueued = (endpointId: string): void => {
     setImmediate(() => this.scale(endpointId));

@@ -57,10 +57,11 @@ function queuedOrTimeout(store: JobStore, endpointId: string, ms: number, res: S
   });
 }
 
-/** Takes up to `count` jobs, long-polling up to `waitMs` for the first one. */
-async function takeJobs(store: JobStore, reply: FastifyReply, params: WorkerParams, count: number, waitMs: number): Promise<Job[]> {
+/** Takes up to `count` jobs, long-polling up to `waitMs` for the first one; none for a worker being stopped. */
+async function takeJobs(store: JobStore, manager: WorkerManager | undefined, reply: FastifyReply, params: WorkerParams, count: number, waitMs: number): Promise<Job[]> {
   const take = (): Job[] => {
     const jobs: Job[] = [];
+    if (manager && !manager.accepts(params.workerId)) return jobs;
     for (let i = 0; i < count; i++) {
       const job = store.take(params.endpointId, params.workerId);
       if (!job) break;
@@ -107,7 +108,7 @@ export async function workerProtocolPlugin(app: FastifyInstance, options: Worker
 
   app.get("/_worker/:endpointId/job-take/:workerId", async (request, reply) => {
     const params = paramsOf(request);
-    const [job] = await takeJobs(store, reply, params, 1, pollWaitMs);
+    const [job] = await takeJobs(store, manager, reply, params, 1, pollWaitMs);
     if (!job) return reply.code(204).send();
     manager?.seen(params.workerId, true);
     return { id: job.id, input: job.input };
@@ -117,7 +118,7 @@ export async function workerProtocolPlugin(app: FastifyInstance, options: Worker
     const params = paramsOf(request);
     const size = batchSizeSchema.safeParse((request.query as { batch_size?: string }).batch_size ?? "1");
     if (!size.success) return reply.code(400).send({ error: "batch_size: allowed is an integer from 1 to 1000" });
-    const jobs = await takeJobs(store, reply, params, size.data, pollWaitMs);
+    const jobs = await takeJobs(store, manager, reply, params, size.data, pollWaitMs);
     if (jobs.length === 0) return reply.code(204).send();
     manager?.seen(params.workerId, true);
     return jobs.map((j) => ({ id: j.id, input: j.input }));
