@@ -3,6 +3,8 @@
 // clients of the same endpoint:
 //   ours           the web server's chat route (its own process, the image's command), i.e. our runpod_serverless
 //                  adapter streaming the job (/run, then /stream), read as server-sent events;
+//   oursAdapter    the same adapter called directly in the client process, without the web server: the difference
+//                  to `ours` is what the web server adds;
 //   metahumanStyle what MetaHuman OS's RunPod client does today: POST /runsync, then GET /status once a second until
 //                  the job is final; the answer is read from the output as that client reads it;
 //   runpodSdk      the npm runpod-sdk: endpoint.run, then endpoint.stream.
@@ -23,6 +25,7 @@ import { createParser } from "eventsource-parser";
 import { MetaHumanPaths } from "../src/app/paths";
 import { setPassword } from "../src/app/server/auth/accounts";
 import { SERVER_COMMAND } from "../src/app/server/command";
+import { createRunpodServerlessProvider, type RunpodServerlessProvider } from "../src/app/llm/runpod-serverless";
 import type { BenchEmulatorInfo, JobTimings } from "./bench-emulator-process";
 import { memorySample, peakOf, type MemorySample } from "./bench-memory-sample";
 
@@ -50,7 +53,7 @@ export function settingsFromEnv(): ChatLatencySettings {
     tokens: setting("BENCH_TOKENS", 200),
     tokenDelayMs: setting("BENCH_TOKEN_DELAY_MS", 20),
     samplesPerArm: setting("BENCH_SAMPLES", 200),
-    lanes: setting("BENCH_LANES", 12),
+    lanes: setting("BENCH_LANES", 16),
     coldSamples: setting("BENCH_COLD_SAMPLES", 5),
     concurrentStreamsForMemory: setting("BENCH_MEMORY_STREAMS", 50),
   };
@@ -167,8 +170,8 @@ function withoutRunpodVars(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 
 // ---------------------------------------------------------------------------------------------- the arms
 
-export type Arm = "ours" | "metahumanStyle" | "runpodSdk";
-export const ARMS: readonly Arm[] = ["ours", "metahumanStyle", "runpodSdk"];
+export type Arm = "ours" | "oursAdapter" | "metahumanStyle" | "runpodSdk";
+export const ARMS: readonly Arm[] = ["ours", "oursAdapter", "metahumanStyle", "runpodSdk"];
 
 interface Sample {
   arm: Arm;
@@ -241,6 +244,22 @@ async function oursChat(target: Target, text: string, maxTokens: number): Promis
   for (let read = await reader.read(); !read.done; read = await reader.read()) parser.feed(decoder.decode(read.value, { stream: true }));
   const ok = error === undefined && answer === text;
   return { ok, ...(ok ? {} : { error: error ?? `answer differs (${answer.length} of ${text.length} characters)` }), firstTokenMs: first, lastTokenMs: last };
+}
+
+async function adapterChat(provider: RunpodServerlessProvider, text: string, maxTokens: number): Promise<Omit<Sample, "arm" | "marker">> {
+  const started = performance.now();
+  let first = NaN;
+  let last = NaN;
+  let answer = "";
+  for await (const event of provider.stream([{ role: "user", content: text }], { maxTokens })) {
+    if (event.type !== "text-delta" || event.text === "") continue;
+    const now = performance.now() - started;
+    if (Number.isNaN(first)) first = now;
+    last = now;
+    answer += event.text;
+  }
+  const ok = answer === text;
+  return { ok, ...(ok ? {} : { error: `answer differs (${answer.length} of ${text.length} characters)` }), firstTokenMs: first, lastTokenMs: last };
 }
 
 async function metahumanStyleChat(target: Target, text: string, maxTokens: number): Promise<Omit<Sample, "arm" | "marker">> {
@@ -343,6 +362,7 @@ export async function run(settings: ChatLatencySettings = settingsFromEnv()): Pr
     roots.push(coldWeb.root);
     const warm: Target = { info, endpointId: info.warmEndpointId, web: warmWeb };
     const sdk = sdkModule.default(info.apiKey, { baseUrl: `${info.origin}/v2` }).endpoint(info.warmEndpointId)!;
+    const adapter = createRunpodServerlessProvider({ endpointId: info.warmEndpointId, apiKey: info.apiKey, baseURL: `${info.origin}/v2` });
     const maxTokens = settings.tokens;
 
     // 1. Cold start: the cold endpoint at zero workers, one chat through the web server, until there again.
@@ -361,11 +381,7 @@ export async function run(settings: ChatLatencySettings = settingsFromEnv()): Pr
     const memory = () => memorySample(warmWeb.url, warmWeb.child.proc.pid!, warmWeb.monitoringToken);
     const idleMemory = await memory();
     const samples: Sample[] = [];
-    const overhead: Record<Arm, { overheadMs: number[]; queueMs: number[]; workerMs: number[] }> = {
-      ours: { overheadMs: [], queueMs: [], workerMs: [] },
-      metahumanStyle: { overheadMs: [], queueMs: [], workerMs: [] },
-      runpodSdk: { overheadMs: [], queueMs: [], workerMs: [] },
-    };
+    const overhead = Object.fromEntries(ARMS.map((arm) => [arm, { overheadMs: [] as number[], queueMs: [] as number[], workerMs: [] as number[] }])) as Record<Arm, { overheadMs: number[]; queueMs: number[]; workerMs: number[] }>;
     const rounds = 1 + Math.ceil(settings.samplesPerArm / Math.max(1, settings.lanes));
     let peakDuringLatency: MemorySample = idleMemory;
     let sampling = true;
@@ -386,7 +402,10 @@ export async function run(settings: ChatLatencySettings = settingsFromEnv()): Pr
             const text = message(marker, settings.tokens);
             let s: Omit<Sample, "arm" | "marker">;
             try {
-              s = arm === "ours" ? await oursChat(warm, text, maxTokens) : arm === "metahumanStyle" ? await metahumanStyleChat(warm, text, maxTokens) : await runpodSdkChat(sdk, text, maxTokens);
+              s = arm === "ours" ? await oursChat(warm, text, maxTokens)
+                : arm === "oursAdapter" ? await adapterChat(adapter, text, maxTokens)
+                : arm === "metahumanStyle" ? await metahumanStyleChat(warm, text, maxTokens)
+                : await runpodSdkChat(sdk, text, maxTokens);
             } catch (err) {
               s = { ok: false, error: (err as Error).message, firstTokenMs: NaN, lastTokenMs: NaN };
             }
@@ -455,11 +474,12 @@ export async function run(settings: ChatLatencySettings = settingsFromEnv()): Pr
         concurrentLanes: settings.lanes,
         warmupRoundsPerLane: 1,
         samplesPerArmTarget: settings.samplesPerArm,
-        order: "interleaved: every round runs the three arms in a new random order",
+        order: "interleaved: every round runs the four arms in a new random order",
         wallSeconds: Math.round(latencySeconds),
       },
       arms: {
         ours: { method: "web server POST /api/chat (SSE) → our runpod_serverless adapter: POST /run, GET /stream long poll", ...arms.ours },
+        oursAdapter: { method: "our runpod_serverless adapter's stream() called in the client process, no web server", ...arms.oursAdapter },
         metahumanStyle: { method: "POST /runsync, then GET /status every 1 s until final; answer read as MetaHuman OS's client reads it (no streaming)", ...arms.metahumanStyle },
         runpodSdk: { method: "runpod-sdk 1.1.2: endpoint.run, then endpoint.stream", ...arms.runpodSdk },
       },
