@@ -5,7 +5,7 @@
 // Test controls: GET /_emulator/jobs (inspection), POST|DELETE /_emulator/job-faults.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
-import { JobStore, isFinal, statusBody, type EndpointLookup, type Job } from "./job-store";
+import { isFinal, statusBody, type EndpointLookup, type Job, type JobStore } from "./job-store";
 import { deliverWebhooks, loopbackWebhook } from "./job-webhooks";
 import type { JobExecutor } from "./job-executor";
 import {
