@@ -1,7 +1,7 @@
 // Fault injection and request recording for the whole emulator. One global onRequest hook, so every
 // route (REST v2, the job API, the worker protocol) can be made to answer 429 with Retry-After, a
 // 5xx, or slowly — the failures a real client meets and must survive.
-//   POST   /_emulator/faults    {method?, pathPattern, status?, retryAfterS?, delayMs?, times?}  → 201 {id}
+//   POST   /_emulator/faults    {method?, pathPattern, status?, detail?, retryAfterS?, delayMs?, times?}  → 201 {id}
 //   GET    /_emulator/faults    the rules and how many times each has left
 //   DELETE /_emulator/faults    remove every rule
 //   GET    /_emulator/requests  recorded requests (method, path, body, status), oldest first
@@ -28,6 +28,8 @@ const faultRuleSchema = z
     retryAfterS: z.number().int().min(0).optional(),
     /** Wait this long before answering (or before handling, when no status). */
     delayMs: z.number().int().min(0).max(600_000).optional(),
+    /** The problem+json `detail` of the injected answer, e.g. RunPod's words for a start refused for lack of capacity. */
+    detail: z.string().min(1).max(500).optional(),
     /** How many matching requests the rule applies to. */
     times: z.number().int().min(1).default(1),
   })
@@ -101,7 +103,7 @@ export function installFaults(app: FastifyInstance): void {
     return reply
       .code(rule.status)
       .type("application/problem+json")
-      .send(problem(rule.status, `fault injected by the emulator (rule ${rule.id})`));
+      .send(problem(rule.status, rule.detail ?? `fault injected by the emulator (rule ${rule.id})`));
   });
 
   app.addHook("preHandler", async (request) => {
