@@ -2,7 +2,7 @@
 // with the seed's choices as defaults. Pulumi hands config values over as strings, so numbers,
 // booleans and lists are parsed here, and every failure names the key, the value and what is allowed.
 import { z } from "zod";
-import { parseWebHours } from "./web-hours";
+import { parseWebHours } from "../common/daily-window";
 
 export const CONFIG_NAMESPACE = "metahuman";
 

@@ -1,7 +1,7 @@
 // metahuman:webHours: what is accepted (and the message for what is not), and when the pod should run.
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseStackConfig } from "../../src/infra/config";
-import { isOpen, parseWebHours } from "../../src/infra/web-hours";
+import { isOpen, parseWebHours } from "../../src/common/daily-window";
 
 describe("metahuman:webHours in the stack config", () => {
   it("defaults to always and takes a window in an IANA zone", () => {

@@ -19,7 +19,7 @@
 //   $/month = $/day × 730/24 days;  profile total $/month = base + usage.
 import { z } from "zod";
 import type { StackConfig } from "../config";
-import { parseWebHours } from "../web-hours";
+import { parseWebHours } from "../../common/daily-window";
 import type { GpuPool, Prices } from "./prices";
 
 export const HOURS_PER_MONTH = 730;

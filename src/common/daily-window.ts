@@ -1,6 +1,6 @@
-// metahuman:webHours: when the web pod runs. "always", or a daily window in a time zone such as
-// "07:00-23:00 Europe/Berlin" (a window may cross midnight: "18:00-02:00 UTC"). The cost model counts the
-// hours it gives; the web-hours schedule (npm run web, the scheduled workflow) starts and stops the pod by it.
+// A daily time window in a time zone, as people write it: "always", or "07:00-23:00 Europe/Berlin" (a window may
+// cross midnight: "18:00-02:00 UTC"). Parsed once, it tells the hours it gives a day and whether an instant is
+// inside it (on the zone's wall clock, so summer time is followed). metahuman:webHours is one.
 
 export type WebHours =
   | { kind: "always"; hoursPerDay: 24; text: string }
