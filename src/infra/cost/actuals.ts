@@ -1,26 +1,10 @@
-// What was actually spent, from GET /v2/billing/{serverless,pods,network-volumes}, set beside the estimate
+// What was actually spent, from GET /v2/billing/{serverless,pods,network-volumes} (src/runpod/billing.ts), set beside the estimate
 // for the same period. The period is the one RunPod resolved (metadata.query), cut at "now" because the
 // current bucket is still running.
-import { z } from "zod";
+import { readBilling } from "../../runpod/billing";
 import { DAYS_PER_MONTH, type CostEstimate } from "./estimate";
 
-const amount = z.number();
-const window = z.object({ startTime: z.string(), endTime: z.string() });
-const metadata = <T extends z.ZodRawShape>(totals: T) =>
-  z.object({ query: window.passthrough(), recordCount: z.number().int(), totals: z.object(totals).passthrough() }).passthrough();
-
-export const serverlessBillingSchema = z.object({
-  records: z.array(window.extend({ serverlessId: z.string(), totalAmount: amount }).passthrough()),
-  metadata: metadata({ totalAmount: amount, gpuAmount: amount, cpuAmount: amount, diskAmount: amount, feeAmount: amount }),
-});
-export const podBillingSchema = z.object({
-  records: z.array(window.extend({ podId: z.string(), totalAmount: amount }).passthrough()),
-  metadata: metadata({ totalAmount: amount, gpuAmount: amount, cpuAmount: amount, diskAmount: amount }),
-});
-export const networkVolumeBillingSchema = z.object({
-  records: z.array(window.extend({ networkVolumeId: z.string(), totalAmount: amount }).passthrough()),
-  metadata: metadata({ totalAmount: amount, standardAmount: amount, highPerformanceAmount: amount }),
-});
+export { networkVolumeBillingSchema, podBillingSchema, serverlessBillingSchema } from "../../runpod/billing";
 
 export interface Actuals {
   startTime: string;
@@ -48,28 +32,11 @@ export async function loadActuals(options: LoadActualsOptions): Promise<Actuals>
   const apiKey = options.apiKey ?? process.env.RUNPOD_API_KEY;
   if (!apiKey) throw new Error("RUNPOD_API_KEY is not set: billing actuals need the account's API key");
   const baseURL = (options.baseURL ?? process.env.RUNPOD_API_URL ?? "https://api.runpod.io").replace(/\/+$/, "");
-  const doFetch = options.fetch ?? fetch;
-
-  const get = async <T>(path: string, filterKey: "serverlessId" | "podId" | "networkVolumeId", schema: z.ZodType<T>): Promise<T> => {
-    const params = new URLSearchParams({ bucketSize: "day", lastN: String(options.days) });
-    const id = options.filter?.[filterKey];
-    if (id) params.set(filterKey, id);
-    const url = `${baseURL}/v2/billing/${path}?${params}`;
-    const response = await doFetch(url, { headers: { authorization: `Bearer ${apiKey}`, accept: "application/json" }, signal: AbortSignal.timeout(15_000) });
-    const body: unknown = await response.json().catch(() => undefined);
-    if (!response.ok) {
-      const detail = (body as { detail?: string } | undefined)?.detail;
-      throw new Error(`GET ${url} answered HTTP ${response.status}${detail ? `: ${detail}` : ""}`);
-    }
-    const parsed = schema.safeParse(body);
-    if (!parsed.success) throw new Error(`GET ${url} returned an unexpected body: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`);
-    return parsed.data;
-  };
-
+  const request = { apiKey, baseURL, fetch: options.fetch, window: { lastN: options.days }, filter: options.filter };
   const [serverless, pods, volumes] = await Promise.all([
-    get("serverless", "serverlessId", serverlessBillingSchema),
-    get("pods", "podId", podBillingSchema),
-    get("network-volumes", "networkVolumeId", networkVolumeBillingSchema),
+    readBilling("serverless", request),
+    readBilling("pods", request),
+    readBilling("network-volumes", request),
   ]);
   const now = (options.now?.() ?? new Date()).getTime();
   const start = Date.parse(serverless.metadata.query.startTime);
