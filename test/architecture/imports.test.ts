@@ -14,6 +14,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   infra: ["infra", "runpod", "common"],
   emulator: ["emulator", "infra", "runpod", "common"],
   local: ["local", "emulator", "app", "runpod", "infra", "common"],
+  volume: ["volume", "runpod", "common"],
   "index.ts": ["infra", "runpod", "common"],
 };
 

@@ -42,11 +42,15 @@ export interface S3ApiOptions {
   minPartSize?: number;
 }
 
-interface DropRule { pathPattern: RegExp; afterBytes: number; remaining: number }
+interface DropRule { pathPattern: RegExp; queryPattern: RegExp; afterBytes: number; skip: number; remaining: number }
 
 const dropRuleSchema = z.object({
   /** Matched against the request path (with the /s3 prefix, without the query). */
   pathPattern: z.string().default("."),
+  /** Matched against the query string (e.g. "partNumber=3&"). */
+  queryPattern: z.string().default(""),
+  /** Matching uploads to let through before the first drop. */
+  skip: z.number().int().min(0).default(0),
   /** Bytes of the body to take in before the connection is dropped. */
   afterBytes: z.number().int().min(0),
   times: z.number().int().min(1).default(1),
@@ -74,7 +78,7 @@ export async function s3ApiPlugin(app: FastifyInstance, options: S3ApiOptions): 
   app.post("/_emulator/s3/drops", async (request, reply) => {
     const parsed = dropRuleSchema.safeParse(request.body ?? {});
     if (!parsed.success) return reply.code(422).send({ error: parsed.error.issues.map((i) => i.message).join("; ") });
-    drops.push({ pathPattern: new RegExp(parsed.data.pathPattern), afterBytes: parsed.data.afterBytes, remaining: parsed.data.times });
+    drops.push({ pathPattern: new RegExp(parsed.data.pathPattern), queryPattern: new RegExp(parsed.data.queryPattern), afterBytes: parsed.data.afterBytes, skip: parsed.data.skip, remaining: parsed.data.times });
     return reply.code(201).send({});
   });
   app.delete("/_emulator/s3/drops", async (_request, reply) => {
@@ -107,7 +111,7 @@ export async function s3ApiPlugin(app: FastifyInstance, options: S3ApiOptions): 
           const store = storeOf(bucket);
           const ctx: Ctx = { request, reply, store, key, query, payloadHash: auth.payloadHash, volumeId: bucket, requestId };
           const limit = capacity.get(bucket) ?? volume.sizeGb * 1024 ** 3;
-          return await dispatch(ctx, { minPartSize, capacity: limit, drop: takeDrop(drops, request.url) });
+          return await dispatch(ctx, { minPartSize, capacity: limit, drop: request.method === "PUT" ? takeDrop(drops, request.url) : undefined });
         } catch (err) {
           if (!(err instanceof S3Error)) request.log.error(err);
           const e = err instanceof S3Error ? err : new S3Error(500, "InternalError", "We encountered an internal error. Please try again.");
@@ -142,9 +146,13 @@ function parseTarget(url: string): { bucket: string; key: string; query: URLSear
 }
 
 function takeDrop(drops: DropRule[], url: string): number | undefined {
-  const path = url.split("?")[0]!;
-  const rule = drops.find((d) => d.remaining > 0 && d.pathPattern.test(path));
+  const [path, query = ""] = url.split("?") as [string, string?];
+  const rule = drops.find((d) => d.remaining > 0 && d.pathPattern.test(path) && d.queryPattern.test(query));
   if (rule === undefined) return undefined;
+  if (rule.skip > 0) {
+    rule.skip -= 1;
+    return undefined;
+  }
   rule.remaining -= 1;
   return rule.afterBytes;
 }
@@ -233,12 +241,15 @@ async function receiveBody(ctx: Ctx, dropAfter: number | undefined) {
   if (dropAfter !== undefined) {
     // An injected fault: the connection goes away after `dropAfter` bytes, as a flaky network would do it.
     const counted = new PassThrough();
+    // The reader sees a premature close (the stream may be dropped before anything reads it).
+    counted.on("error", () => {});
     let seen = 0;
     raw.on("data", (chunk: Buffer) => {
+      if (counted.destroyed) return;
       seen += chunk.length;
       if (seen > dropAfter) {
         raw.socket.destroy();
-        counted.destroy(new Error("connection dropped by an injected fault"));
+        counted.destroy();
       } else counted.write(chunk);
     });
     raw.on("end", () => counted.end());
