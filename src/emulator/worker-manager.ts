@@ -112,8 +112,14 @@ export class WorkerManager extends EventEmitter implements JobExecutor {
   seen(workerId: string, active: boolean): void {
     const w = this.procs.get(workerId);
     if (!w) return;
-    w.readyAt ??= this.store.now();
-    if (active) w.lastActive = this.store.now();
+    const now = this.store.now();
+    if (w.readyAt === undefined) {
+      // Idle counts from the end of the cold start: a start slower than the idle timeout must not get the
+      // worker stopped at its first ping, before it took the job it was started for.
+      w.readyAt = now;
+      w.lastActive = now;
+    }
+    if (active) w.lastActive = now;
   }
 
   /** Whether a worker may take jobs: not one being stopped (scale to zero, close), whose jobs would fail with it. */

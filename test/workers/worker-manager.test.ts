@@ -47,3 +47,18 @@ describe("worker manager", () => {
     }
   });
 });
+
+describe("worker manager with an idle timeout shorter than a cold start", () => {
+  it("the worker started for a job runs it: idle counts from the end of the cold start, not from the process start", async () => {
+    const emu = await startEmulator({ executor: "workers", workerPollWaitMs: 2000, workers: { idleTimeoutMs: 300 } }, { workersMax: 1 });
+    const manager = emu.app.jobSystem.executor as WorkerManager;
+    try {
+      const done = await call(emu, "POST", "/runsync", { input: { messages: [{ role: "user", content: "first job" }], max_tokens: 4, temperature: 0 } });
+      expect(done.body.status, JSON.stringify(done.body)).toBe("COMPLETED");
+      expect(manager.lifeEvents().filter((e) => e.type === "start"), JSON.stringify(manager.lifeEvents())).toHaveLength(1);
+    } finally {
+      await emu.close();
+    }
+    expect(manager.processCount()).toBe(0);
+  });
+});
