@@ -11,8 +11,9 @@ one-element list in worker-vllm's shape). The SDK's `--test_input` mode does not
 (`--test_input`, test_input.json, no RUNPOD_WEBHOOK_GET_JOB) the same generator is drained into that
 same list and returned.
 
-Exits: status 2 for a bad setting, 3 when the engine does not start (one log line naming the cause and
-MODEL_NAME, MAX_MODEL_LEN, GPU_MEMORY_UTILIZATION), 1 after an unrecoverable engine error in a job (vLLM's
+Exits: status 2 for a bad setting, 3 when the model is not where vLLM would look for it offline (model_cache.py:
+the line names the model, the cache path and the push-model command) or the engine does not start (one log line
+naming the cause and MODEL_NAME, MAX_MODEL_LEN, GPU_MEMORY_UTILIZATION), 1 after an unrecoverable engine error in a job (vLLM's
 engine dead, a CUDA fault): that job fails with a message saying so, the SDK posts it with `stopPod`,
 and the process then ends so RunPod replaces the worker (see worker_exit.py for how).
 """
@@ -29,6 +30,7 @@ import runpod
 from engine_errors import start_failure_message
 from engines import Engine, build_engine
 from job_handler import Handler, JobHandler
+from model_cache import ModelNotCached, check_model
 from worker_config import ConfigError, WorkerConfig, load_worker_config
 from worker_exit import EXIT_ENGINE_START, FatalExit, hard_exit
 
@@ -75,6 +77,18 @@ def main() -> None:
     except ConfigError as error:
         log.error("worker config: %s", error)
         sys.exit(2)
+
+    try:
+        cached = check_model(config, os.environ)
+    except ModelNotCached as error:
+        log.error("worker: %s", error)
+        sys.exit(EXIT_ENGINE_START)
+    if cached is not None:
+        log.info("worker: model %s found in the Hugging Face cache: snapshot %s (revision %s) at %s",
+                 cached.repo_id, cached.commit, cached.revision, cached.path)
+    elif config.engine == "echo" and config.echo_cached_model:
+        log.info("worker: model %s is not in the Hugging Face cache %s (the echo engine needs none)",
+                 config.echo_cached_model, config.hf_hub_cache)
 
     try:
         engine = start_engine(config)

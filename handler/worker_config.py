@@ -48,6 +48,10 @@ class WorkerConfig:
     echo_fail_fatal_after: Optional[int] = None
     """Echo engine only, a test switch: after this many generations every later one raises a
     simulated CUDA error, so the unrecoverable-error path (job error, worker exit) can be tested."""
+    echo_cached_model: Optional[str] = None
+    """Echo engine only: the Hugging Face model id the echo worker stands in for (ECHO_CACHED_MODEL). It is looked
+    up in hf_hub_cache at start as vLLM would and the snapshot found is logged, so a pushed model is visibly
+    picked up; echo needs no weights, so a missing one is logged, not fatal."""
 
     @property
     def served_models(self) -> Tuple[str, ...]:
@@ -142,4 +146,5 @@ def load_worker_config(env: Mapping[str, str]) -> WorkerConfig:
         echo_token_delay_ms=_number(env, "ECHO_TOKEN_DELAY_MS", 0.0, float, 0.0, 60_000.0,
                                     "a number of milliseconds from 0 to 60000"),
         echo_fail_fatal_after=echo_fail_fatal_after,
+        echo_cached_model=_read(env, "ECHO_CACHED_MODEL", None),
     )
