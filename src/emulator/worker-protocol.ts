@@ -29,6 +29,9 @@ const doneBodySchema = z
 
 const batchSizeSchema = z.coerce.number().int().min(1).max(1000);
 
+/** A worker's output may be as large as RunPod's largest synchronous payload (20 MB), not Fastify's 1 MB default. */
+const OUTPUT_BODY_LIMIT = 20 * 1024 * 1024;
+
 interface WorkerParams {
   endpointId: string;
   workerId: string;
@@ -130,14 +133,14 @@ export async function workerProtocolPlugin(app: FastifyInstance, options: Worker
     return { jobsToStop: ids };
   });
 
-  app.post("/_worker/:endpointId/job-stream/:workerId/:jobId", async (request, reply) => {
+  app.post("/_worker/:endpointId/job-stream/:workerId/:jobId", { bodyLimit: OUTPUT_BODY_LIMIT }, async (request, reply) => {
     const body = doneBodySchema.safeParse(request.body);
     if (!body.success) return reply.code(400).send({ error: "body: allowed is a JSON object {output}" });
     store.appendStream(paramsOf(request).jobId!, body.data.output);
     return { ok: true };
   });
 
-  app.post("/_worker/:endpointId/job-done/:workerId/:jobId", async (request, reply) => {
+  app.post("/_worker/:endpointId/job-done/:workerId/:jobId", { bodyLimit: OUTPUT_BODY_LIMIT }, async (request, reply) => {
     const { workerId, jobId } = paramsOf(request);
     const body = doneBodySchema.safeParse(request.body);
     if (!body.success) return reply.code(400).send({ error: "body: allowed is a JSON object {output} or {error}" });
