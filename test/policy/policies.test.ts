@@ -2,17 +2,27 @@
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { describe, expect, it } from "vitest";
 import { parseStackConfig, type StackConfigInput } from "../../src/infra/config";
-import { tablePrices } from "../../src/infra/cost";
+import { estimateCost, tablePrices, type Prices } from "../../src/infra/cost";
 import { classifyResource, createPolicies } from "../../src/infra/policy/policies";
 import { stackConfigFromEnv } from "../../src/infra/policy/stack-config-from-env";
 
 type Policy = StackValidationPolicy | ResourceValidationPolicy;
 
-function policiesFor(config: Partial<Record<keyof StackConfigInput, string>>): Map<string, Policy> {
+function policiesFor(config: Partial<Record<keyof StackConfigInput, string>>, prices: Prices = tablePrices()): Map<string, Policy> {
   const parsed = parseStackConfig(config);
-  const list = createPolicies({ readConfig: () => parsed, loadPrices: async () => tablePrices() });
+  const list = createPolicies({ readConfig: () => parsed, loadPrices: async () => prices });
   return new Map(list.map((p) => [p.name, p]));
 }
+
+/** Live-catalog-like prices unlike the table's, so a figure in a message can only come from the prices given. */
+function catalogPrices(): Prices {
+  const table = tablePrices();
+  const cpu = Object.fromEntries(Object.keys(table.cpuUsdPerVcpuHour).map((f) => [f, 0.0537]));
+  const gpu = Object.fromEntries(Object.keys(table.serverlessGpuUsdPerSecond).map((p) => [p, 0.000417]));
+  return { ...table, source: "catalog", asOf: "2026-11-30T12:00:00.000Z", cpuUsdPerVcpuHour: cpu, serverlessGpuUsdPerSecond: gpu };
+}
+
+const usd = (n: number) => `$${n.toFixed(2)}`;
 
 async function stackViolations(policy: Policy | undefined): Promise<string[]> {
   const found: string[] = [];
@@ -39,10 +49,24 @@ describe("mandatory policies", () => {
   it("the seed's choices (4 vCPU web pod) over a $40 budget fail the base-cost policy, naming the figure and the budget", async () => {
     const [message, ...rest] = await stackViolations(policiesFor({ budgetMonthlyUsd: "40" }).get("base-cost-under-budget"));
     expect(rest).toEqual([]);
+    // A worked example on the dated table: 50 GB × $0.07 + 4 vCPU × $0.04/h × 730 h + 20 GB × $0.10 = $122.30.
     expect(message).toContain("base cost $122.30/month");
     expect(message).toContain("web pod $116.80 (4 vCPU cpu3g × $0.04/h × 730 h)");
     expect(message).toContain("over the budget of $40.00/month (metahuman:budgetMonthlyUsd)");
     expect(message).toContain("table prices of 2026-05-13");
+  });
+
+  it("states the cost model's base with the prices it was given (live catalog prices, not the table)", async () => {
+    const prices = catalogPrices();
+    const config = parseStackConfig({ budgetMonthlyUsd: "40" });
+    const { base } = estimateCost(config, prices);
+    const [message] = await stackViolations(policiesFor({ budgetMonthlyUsd: "40" }, prices).get("base-cost-under-budget"));
+    const total = base.volume.usdPerMonth + base.webPod.usdPerMonth + base.containerDisk.usdPerMonth;
+    expect(message).toContain(`base cost ${usd(total)}/month`);
+    expect(message).toContain(`web pod ${usd(base.webPod.usdPerMonth)} (${config.webVcpu} vCPU ${config.webCpuFlavor} × $0.0537/h × ${base.webPod.hoursPerMonth} h)`);
+    expect(base.webPod.usdPerMonth).toBeCloseTo(config.webVcpu * 0.0537 * base.webPod.hoursPerMonth, 6);
+    expect(message).toContain("catalog prices of 2026-11-30T12:00:00.000Z");
+    expect(message).not.toContain("$122.30");
   });
 
   it("passes when the budget covers the base", async () => {
@@ -56,6 +80,16 @@ describe("mandatory policies", () => {
     expect(over[0]).toContain("making the base $936.98/month, over the budget of $130.00/month");
     expect(await stackViolations(policiesFor({ budgetMonthlyUsd: "1000", workersMin: "1" }).get("warm-workers-within-budget"))).toEqual([]);
     expect(await stackViolations(policiesFor(fits).get("warm-workers-within-budget"))).toEqual([]);
+  });
+
+  it("prices warm workers with the GPU rate it was given, as the cost model does", async () => {
+    const prices = catalogPrices();
+    const config = parseStackConfig({ ...fits, workersMin: "1" });
+    const estimate = estimateCost(config, prices);
+    const [message] = await stackViolations(policiesFor({ ...fits, workersMin: "1" }, prices).get("warm-workers-within-budget"));
+    expect(estimate.base.warmWorkers.gpuUsdPerSecond).toBe(0.000417);
+    expect(message).toContain(`24/7: ${usd(estimate.base.warmWorkers.usdPerMonth)}/month (1 × $0.000417/s × ${estimate.base.warmWorkers.secondsPerMonth} s)`);
+    expect(message).toContain(`making the base ${usd(estimate.baseMonthlyUsd)}/month`);
   });
 
   it("an endpoint without an execution timeout is refused; one with it passes; other resources are ignored", async () => {
