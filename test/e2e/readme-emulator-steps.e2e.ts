@@ -82,6 +82,15 @@ describe(`README: ${SECTION.replace(/^#+ /, "")}`, () => {
     expect(text).not.toMatch(/TRANSPILE_ONLY|typeCheck/i);
   });
 
+  it("stops at the first line that fails, naming it (so a failing step fails this test)", () => {
+    const script = checkedScript(["echo first   # a comment", "false && echo never", "echo after"]);
+    const run = spawnSync("bash", ["-c", script], { encoding: "utf8" });
+    expect(run.status).toBe(1);
+    expect(run.stdout).toContain("first");
+    expect(run.stderr).toContain("README line failed (exit 1): false && echo never");
+    expect(run.stdout).not.toContain("after");
+  });
+
   it("passes when pasted into a shell, word for word", async () => {
     pulumiBinary(); // fails with the setup command when the CLI is missing
     const dir = mkdtempSync(path.join(tmpdir(), "metahuman-readme-"));
