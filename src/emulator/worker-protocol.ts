@@ -85,13 +85,9 @@ async function takeJobs(store: JobStore, manager: WorkerManager | undefined, rep
 
 /** The SDK's bodies: JSON text under the form content type. Registered only inside this plugin. */
 function parseFormAsJson(app: FastifyInstance): void {
-  app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_request, body, done) => {
-    try {
-      done(null, JSON.parse(body as string));
-    } catch (err) {
-      done(err as Error, undefined);
-    }
-  });
+  // Fastify's own JSON parser: a `__proto__` or `constructor` key is refused, as for any JSON body.
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (request, body, done) => parseJson(request, body as string, done));
 }
 
 export async function workerProtocolPlugin(app: FastifyInstance, options: WorkerProtocolOptions): Promise<void> {
