@@ -5,6 +5,7 @@
 // or another tool creates them) and prints the base URLs and the endpoint id to use.
 // Ctrl-C (SIGINT) or SIGTERM stops the emulator and every worker process, then exits 0.
 //   RUNPOD_API_KEY         the key clients must send (default `local-dev-key`; loopback only)
+//   RUNPOD_EMULATOR_PORT   the port when --port is not given (default 8787, as for `npm run local`)
 //   ECHO_TOKEN_DELAY_MS    pause between the echo engine's words (default 20, so streams are visible)
 //   EMULATOR_LOG_WORKERS=1 copy worker output to this terminal
 //   METAHUMAN_LOCAL_TAG    passed on to every worker process (env), so a check can find them
@@ -39,14 +40,30 @@ interface Settings {
   tokenDelayMs: number;
 }
 
-function settings(): Settings {
-  const { values } = parseArgs({
-    options: {
-      port: { type: "string", default: "8787" },
-      "workers-max": { type: "string", default: "2" },
-      "no-endpoint": { type: "boolean", default: false },
-    },
-  });
+const USAGE = `usage: npm run emulator [-- --port N] [--workers-max N] [--no-endpoint]
+  --port N          port on 127.0.0.1 (default $RUNPOD_EMULATOR_PORT or 8787; 0 picks a free one)
+  --workers-max N   most worker processes of the endpoint at once (1-16, default 2)
+  --no-endpoint     create no endpoint (Pulumi or another tool creates them through REST v2)`;
+
+const OPTIONS = {
+  port: { type: "string", default: process.env.RUNPOD_EMULATOR_PORT || "8787" },
+  "workers-max": { type: "string", default: "2" },
+  "no-endpoint": { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
+/** The command line; an unknown option fails with the usage. */
+function parsedArgs() {
+  try {
+    return parseArgs({ options: OPTIONS });
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${USAGE}`);
+  }
+}
+
+function settings(): Settings | undefined {
+  const { values } = parsedArgs();
+  if (values.help) return undefined;
   return {
     port: wholeNumber("--port", values.port, 0, 65535),
     workersMax: wholeNumber("--workers-max", values["workers-max"], 1, 16),
@@ -116,6 +133,10 @@ function printUsage(s: Settings, origin: string, endpointId: string | undefined)
 
 async function main(): Promise<void> {
   const s = settings();
+  if (!s) {
+    say(USAGE);
+    return;
+  }
   const python = path.join(REPO_ROOT, ".venv", "bin", "python");
   if (!existsSync(python)) throw new Error(`${python} is missing: run \`bash scripts/setup.sh\` first (it builds the worker's virtualenv)`);
 

@@ -58,12 +58,12 @@ describe("npm run emulator", () => {
 });
 
 describe("npm run emulator refuses what it cannot do, naming it", () => {
-  it("a port that is taken, and a port that is not a number", async () => {
+  it("a port that is taken (from RUNPOD_EMULATOR_PORT), a port that is not a number, an unknown option", async () => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
     const port = (taken.address() as { port: number }).port;
     try {
-      const busy = spawnEmulatorCommand(["--port", String(port)], commandEnv("refusal-busy"));
+      const busy = spawnEmulatorCommand([], commandEnv("refusal-busy", { RUNPOD_EMULATOR_PORT: String(port) }));
       expect(await busy.exited).toBe(1);
       expect(busy.output()).toContain(`cannot listen on 127.0.0.1:${port} (EADDRINUSE)`);
     } finally {
@@ -72,5 +72,9 @@ describe("npm run emulator refuses what it cannot do, naming it", () => {
     const bad = spawnEmulatorCommand(["--port", "eighty"], commandEnv("refusal-bad"));
     expect(await bad.exited).toBe(1);
     expect(bad.output()).toContain('--port "eighty" is not allowed: give a whole number from 0 to 65535');
+    const unknown = spawnEmulatorCommand(["--prot", "1"], commandEnv("refusal-unknown"));
+    expect(await unknown.exited).toBe(1);
+    expect(unknown.output()).toContain("Unknown option '--prot'");
+    expect(unknown.output()).toContain("usage: npm run emulator");
   });
 });
