@@ -8,7 +8,7 @@ import { z } from "zod";
 import { PROVIDER_NAMES } from "./llm/types";
 
 /** Variables whose values must never appear in a message or a log line. */
-export const SECRET_VARIABLES = ["RUNPOD_API_KEY", "SESSION_SECRET", "OPENAI_API_KEY", "MONITORING_TOKEN"] as const;
+export const SECRET_VARIABLES = ["RUNPOD_API_KEY", "SESSION_SECRET", "OPENAI_API_KEY", "MONITORING_TOKEN", "ALERT_WEBHOOK_URL"] as const;
 
 export const DEFAULT_PORT = 4321;
 
@@ -115,6 +115,32 @@ const baseShape = z.object({
   ADMIN_USERS: z.preprocess(
     (v) => (typeof v === "string" ? (v.trim() === "" ? [] : v.split(",").map((s) => s.trim()).filter(Boolean)) : v ?? []),
     z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/, "must be comma-separated usernames (letters, digits, '_' or '-')")),
+  ),
+  /** Serverless GPU rate the stack was deployed with (USD per second per worker): turns job times into dollars per chat. */
+  GPU_USD_PER_SECOND: z.preprocess(
+    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+    z.coerce.number({ invalid_type_error: "must be a number of USD per second" }).min(0, "must be a number of USD per second, 0 or more").optional(),
+  ),
+  /** metahuman:budgetMonthlyUsd: the month's projected spend above it raises the budget alert. */
+  BUDGET_MONTHLY_USD: z.preprocess(
+    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+    z.coerce.number({ invalid_type_error: "must be a number of US dollars" }).positive("must be a positive number of US dollars").optional(),
+  ),
+  /** RunPod's management API (billing reads for the spend view); the emulator's address locally. */
+  RUNPOD_API_URL: httpUrl("https://api.runpod.io"),
+  /** Set by RunPod inside a pod: the web pod's own id (its billing). */
+  RUNPOD_POD_ID: optionalText,
+  /** Where alerts are POSTed as JSON, once per alert episode (ntfy, Slack or Discord webhook URL). A secret: such URLs carry a token. */
+  ALERT_WEBHOOK_URL: z.preprocess(
+    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+    z.string().refine((v) => {
+      try {
+        const u = new URL(v);
+        return u.protocol === "http:" || u.protocol === "https:";
+      } catch {
+        return false;
+      }
+    }, "must be an http(s) URL").optional(),
   ),
   /** LLM_PROVIDER=mock only: milliseconds between streamed words (demos, the memory bench). */
   MOCK_LLM_DELAY_MS: z.preprocess(

@@ -8,7 +8,7 @@ import { Pod } from "../runpod/resources/pod";
 import { ServerlessEndpoint } from "../runpod/resources/serverless-endpoint";
 import { VOLUME_MOUNT_PATH, type StackConfig } from "./config";
 import { estimateCost, type Prices } from "./cost";
-import { summarizeCost, type CostSummary } from "./cost/summary";
+import { significant, summarizeCost, type CostSummary } from "./cost/summary";
 
 // The preview's cost summary lives with the cost model (cost/summary.ts); re-exported for existing importers.
 export { summarizeCost, type CostSummary } from "./cost/summary";
@@ -83,8 +83,8 @@ export class MetaHumanStack extends pulumi.ComponentResource {
     }, { parent: this });
 
     const podApiKey = this.podApiKey(args);
-    const webEnv = pulumi.secret(pulumi.all([this.endpoint.id, podApiKey, args.sessionSecret])
-      .apply(([endpointId, runpodApiKey, sessionSecret]): Record<string, string> => ({
+    const webEnv = pulumi.secret(pulumi.all([this.endpoint.id, podApiKey, args.sessionSecret, args.prices])
+      .apply(([endpointId, runpodApiKey, sessionSecret, prices]): Record<string, string> => ({
         RUNPOD_API_KEY: runpodApiKey,
         RUNPOD_ENDPOINT_ID: endpointId,
         METAHUMAN_ROOT,
@@ -95,6 +95,9 @@ export class MetaHumanStack extends pulumi.ComponentResource {
         PORT: String(config.webPort),
         NODE_ENV: config.nodeEnv,
         SESSION_SECRET: sessionSecret,
+        // Spend per chat and the budget alert on the pod (src/app/server/spend.ts), at the prices deployed with.
+        GPU_USD_PER_SECOND: String(significant(estimateCost(config, prices as Prices).gpuUsdPerSecond)),
+        BUDGET_MONTHLY_USD: String(config.budgetMonthlyUsd),
       })));
 
     this.webPod = new Pod(`${name}-web`, {

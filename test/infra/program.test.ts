@@ -112,6 +112,9 @@ describe("the program", () => {
       PORT: "4321",
       NODE_ENV: "production",
       SESSION_SECRET: SESSION_SECRET,
+      // The prices the estimate used (the table under mocks: ADA_24 $0.00031/s) and the default budget, for spend on the pod.
+      GPU_USD_PER_SECOND: "0.00031",
+      BUDGET_MONTHLY_USD: "150",
     });
   });
 

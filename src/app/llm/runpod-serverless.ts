@@ -95,6 +95,7 @@ export function createRunpodServerlessProvider(settings: RunpodServerlessProvide
             model: final?.model ?? last.model ?? options.model ?? settings.model ?? "runpod",
             ...((final?.usage ?? last.usage) ? { usage: final?.usage ?? last.usage } : {}),
             ...((final?.finishReason ?? last.finishReason) ? { finishReason: final?.finishReason ?? last.finishReason } : {}),
+            job: { id: event.job.id, delayMs: event.job.delayTime, executionMs: event.job.executionTime },
           };
         }
       }

@@ -34,7 +34,10 @@ export interface LLMResponse {
 export type LLMStreamEvent =
   | { type: "text-delta"; text: string }
   | { type: "progress"; stage: "queued" | "cold-start" | "running"; detail?: string }
-  | { type: "finish"; model: string; usage?: LLMUsage; finishReason?: string };
+  | { type: "finish"; model: string; usage?: LLMUsage; finishReason?: string; job?: JobTimesReport };
+
+/** A serverless job's own times from its final status (RunPod's delayTime and executionTime, ms): what the GPU was billed for. */
+export interface JobTimesReport { id: string; delayMs?: number; executionMs?: number }
 
 /** What a backend says about itself, without running a generation (no GPU job, no cost). */
 export interface LLMHealth {

@@ -13,6 +13,9 @@ import type { LLMProvider } from "../llm/types";
 import { MetaHumanPaths, VolumeError } from "../paths";
 import { PasswordGate } from "./auth/passwords";
 import { RecentChats } from "./alerts";
+import { AlertWatch } from "./alert-watch";
+import { SpendTracker } from "./spend";
+import { adminSpendRoutes } from "./routes/admin-spend";
 import { HttpError, type AppContext } from "./context";
 import { refuseCrossSite } from "./cross-site";
 import { createMetrics } from "./metrics";
@@ -39,21 +42,33 @@ export interface AppOptions {
   healthCacheMs?: number;
   /** Password hashes at once, and waiting, before logins are refused with 429 (default 2 and 16). */
   passwordConcurrency?: { running: number; waiting: number };
+  /** How often alerts are checked for delivery to ALERT_WEBHOOK_URL (default 60 s). */
+  alertCheckMs?: number;
 }
 
 export const metahumanApp: FastifyPluginAsync<AppOptions> = async (app, options) => {
   const env = options.env;
   const paths = options.paths ?? MetaHumanPaths.open(env.METAHUMAN_ROOT);
+  const now = options.now ?? (() => new Date());
+  const spend = new SpendTracker(env, now);
+  const budgetAlerts = () => { const alert = spend.budgetAlert(); return alert ? [alert] : []; };
   const ctx: AppContext = {
     env,
     paths,
     provider: options.provider ?? createProvider(env, options.providerOverrides),
-    metrics: createMetrics(paths),
-    recentChats: new RecentChats(),
+    metrics: createMetrics(paths, spend),
+    recentChats: new RecentChats(() => now().getTime(), budgetAlerts),
+    spend,
     chatLimiter: new RateLimiter(env.CHAT_RATE_LIMIT_PER_MINUTE, 60_000),
     passwordGate: new PasswordGate(options.passwordConcurrency?.running, options.passwordConcurrency?.waiting),
-    now: options.now ?? (() => new Date()),
+    now,
   };
+  if (env.ALERT_WEBHOOK_URL) {
+    const watch = new AlertWatch(ctx, { url: env.ALERT_WEBHOOK_URL, now, warn: (message) => app.log.warn(message) });
+    ctx.alertWatch = watch;
+    app.addHook("onReady", async () => watch.start(options.alertCheckMs));
+    app.addHook("onClose", async () => watch.stop());
+  }
   const secure = isSecureDeployment(ctx);
 
   await app.register(fastifyHelmet, {
@@ -125,6 +140,7 @@ export const metahumanApp: FastifyPluginAsync<AppOptions> = async (app, options)
 
   await app.register(healthRoutes, { ctx, cacheMs: options.healthCacheMs });
   await app.register(metricsRoutes, { ctx });
+  await app.register(adminSpendRoutes, { ctx });
   await app.register(authRoutes, { ctx });
   await app.register(chatRoutes, { ctx });
   await app.register(pageRoutes);

@@ -6,6 +6,8 @@ import type { RecentChats } from "./alerts";
 import type { AppMetrics } from "./metrics";
 import type { PasswordGate } from "./auth/passwords";
 import type { RateLimiter } from "./rate-limit";
+import type { AlertWatch } from "./alert-watch";
+import type { SpendTracker } from "./spend";
 
 export interface AppContext {
   env: WebEnv;
@@ -17,6 +19,10 @@ export interface AppContext {
   /** Caps password hashes running at once (logins). */
   passwordGate: PasswordGate;
   now: () => Date;
+  /** Per-chat GPU spend and the month's spend from RunPod's billing API. */
+  spend: SpendTracker;
+  /** Delivers alerts to ALERT_WEBHOOK_URL; absent without one. */
+  alertWatch?: AlertWatch;
 }
 
 /** An error whose message is safe to show the client (4xx only). */

@@ -7,10 +7,11 @@ import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
 import { ApiCallError, MetaHumanError } from "../../../common/errors";
 import { ServerlessTimeoutError } from "../../../runpod/job-api-errors";
-import type { LLMMessage, LLMUsage } from "../../llm/types";
+import type { JobTimesReport, LLMMessage, LLMUsage } from "../../llm/types";
 import { readJson } from "../../paths";
 import { HttpError, type AppContext } from "../context";
 import { requireUser } from "../session-guard";
+import { recordChatSpend } from "../spend";
 import { recordChat, type ChatOutcome } from "./chat-record";
 import { openSse, watchClient, type SseWriter } from "./chat-stream";
 
@@ -59,6 +60,8 @@ interface Generation {
   usage?: LLMUsage;
   coldStartSeconds?: number;
   error?: unknown;
+  /** The serverless job's own times, when the provider reports them (spend per chat). */
+  job?: JobTimesReport;
 }
 
 /** Runs the provider's stream, relaying each event to the page and timing the first token and the cold start. */
@@ -84,6 +87,7 @@ async function generate(ctx: AppContext, conversation: LLMMessage[], options: { 
       } else {
         result.model = event.model;
         result.usage = event.usage;
+        result.job = event.job;
         finishReason = event.finishReason;
       }
     }
@@ -156,5 +160,8 @@ export const chatRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, {
     // Record before ending the response, so a client that reads "done" finds the memory on disk.
     client.stop();
     sse.end();
+    // Spend and alerts (spend.ts, alert-watch.ts): after the answer, never delaying it.
+    if (result.job) recordChatSpend(ctx, { delayMs: result.job.delayMs, executionMs: result.job.executionMs });
+    void ctx.alertWatch?.check();
   });
 };
