@@ -381,7 +381,8 @@ export async function run(settings: ChatLatencySettings = settingsFromEnv()): Pr
     const memory = () => memorySample(warmWeb.url, warmWeb.child.proc.pid!, warmWeb.monitoringToken);
     const idleMemory = await memory();
     const samples: Sample[] = [];
-    const overhead = Object.fromEntries(ARMS.map((arm) => [arm, { overheadMs: [] as number[], queueMs: [] as number[], workerMs: [] as number[] }])) as Record<Arm, { overheadMs: number[]; queueMs: number[]; workerMs: number[] }>;
+    type Overhead = { overheadMs: number[]; beforeQueuedMs: number[]; queueMs: number[]; afterWorkerMs: number[]; workerMs: number[] };
+    const overhead = Object.fromEntries(ARMS.map((arm) => [arm, { overheadMs: [], beforeQueuedMs: [], queueMs: [], afterWorkerMs: [], workerMs: [] } as Overhead])) as Record<Arm, Overhead>;
     const rounds = 1 + Math.ceil(settings.samplesPerArm / Math.max(1, settings.lanes));
     let peakDuringLatency: MemorySample = idleMemory;
     let sampling = true;
@@ -401,6 +402,8 @@ export async function run(settings: ChatLatencySettings = settingsFromEnv()): Pr
             const marker = `m${lane}r${round}${arm}-${randomBytes(4).toString("hex")}`;
             const text = message(marker, settings.tokens);
             let s: Omit<Sample, "arm" | "marker">;
+            // Wall clock (this machine's, as the emulator's job times are): where the overhead lies.
+            const wallStart = Date.now();
             try {
               s = arm === "ours" ? await oursChat(warm, text, maxTokens)
                 : arm === "oursAdapter" ? await adapterChat(adapter, text, maxTokens)
@@ -421,6 +424,8 @@ export async function run(settings: ChatLatencySettings = settingsFromEnv()): Pr
               overhead[arm].workerMs.push(workerMs);
               overhead[arm].overheadMs.push(s.lastTokenMs - workerMs);
               overhead[arm].queueMs.push(t.takenAt - t.queuedAt);
+              overhead[arm].beforeQueuedMs.push(t.queuedAt - wallStart);
+              overhead[arm].afterWorkerMs.push(wallStart + s.lastTokenMs - lastTokenLeftWorker);
             }
           }
         }
@@ -461,7 +466,13 @@ export async function run(settings: ChatLatencySettings = settingsFromEnv()): Pr
       }),
     );
     const overheads = Object.fromEntries(
-      ARMS.map((arm) => [arm, { overhead: summary(overhead[arm].overheadMs), ofWhichEmulatedQueue: summary(overhead[arm].queueMs), workerOwnTime: summary(overhead[arm].workerMs) }]),
+      ARMS.map((arm) => [arm, {
+        overhead: summary(overhead[arm].overheadMs),
+        beforeJobQueued: summary(overhead[arm].beforeQueuedMs),
+        ofWhichEmulatedQueue: summary(overhead[arm].queueMs),
+        afterLastTokenLeftWorker: summary(overhead[arm].afterWorkerMs),
+        workerOwnTime: summary(overhead[arm].workerMs),
+      }]),
     );
     const oursOverheadP95 = summary(overhead.ours.overheadMs).p95_ms;
     return {
@@ -484,7 +495,7 @@ export async function run(settings: ChatLatencySettings = settingsFromEnv()): Pr
         runpodSdk: { method: "runpod-sdk 1.1.2: endpoint.run, then endpoint.stream", ...arms.runpodSdk },
       },
       overheadOverWorker: {
-        what: "client's time to the last token minus the worker's own time (emulator clock: job taken → its last token left the worker, i.e. the last streamed chunk, or the result of a job that does not stream): what the path around the worker adds, i.e. the web server, the clients, HTTP, the emulated queue; 'ofWhichEmulatedQueue' is the job's wait in the emulated RunPod queue until a worker took it",
+        what: "client's time to the last token minus the worker's own time (emulator clock: job taken → its last token left the worker, i.e. the last streamed chunk, or the result of a job that does not stream): what the path around the worker adds, i.e. the web server, the clients, HTTP, the emulated queue. Its parts (wall clock, ±1 ms): 'beforeJobQueued' from sending the chat to the job being queued, 'ofWhichEmulatedQueue' the job's wait in the emulated RunPod queue until a worker took it, 'afterLastTokenLeftWorker' from the worker's last token to the client having it",
         ...overheads,
         goalOursP95Ms: 20,
         oursMeetsGoal: oursOverheadP95 <= 20,
