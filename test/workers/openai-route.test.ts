@@ -13,7 +13,7 @@ import type { InProcessHandler } from "../../src/emulator/job-executor-in-proces
 import type { JobEndpoint } from "../../src/emulator/job-store";
 import { createOpenAIProvider } from "../../src/app/llm/openai";
 import type { LLMStreamEvent } from "../../src/app/llm/types";
-import { sleep } from "../../src/runpod/http-retry";
+import { sleep } from "../../src/common/http";
 
 const hasVenv = existsSync(".venv/bin/python");
 
