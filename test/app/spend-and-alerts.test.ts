@@ -91,6 +91,8 @@ describe("spend per chat, from the job's own times", () => {
     expect(metric(text, "metahuman_chat_cost_usd_total")).toBeCloseTo(gpuSeconds * RATE, 9);
     expect(metric(text, "metahuman_gpu_usd_per_second")).toBe(RATE);
 
+    // The page gets the chat's cost with its "done" event.
+    expect(events.at(-1)?.data.cost).toEqual({ gpuSeconds: Math.round(gpuSeconds * 10) / 10, usd: Math.round(gpuSeconds * RATE * 10_000) / 10_000 });
     const view = await (await fetch(`${web.url}/api/admin/spend`, { headers: MONITOR_HEADERS })).json() as any;
     expect(view.chatsSinceStart.count).toBe(1);
     expect(view.chatsSinceStart.last.usd).toBeCloseTo(gpuSeconds * RATE, 9);

@@ -91,7 +91,10 @@ async function generate(ctx: AppContext, conversation: LLMMessage[], options: { 
         finishReason = event.finishReason;
       }
     }
-    sse.send("done", { model: result.model, ...(result.usage ? { usage: result.usage } : {}), ...(finishReason ? { finishReason } : {}) });
+    // The chat's GPU time and dollars (spend.ts), for the page to show discreetly; absent when the provider has no job times.
+    const spend = result.job ? recordChatSpend(ctx, { delayMs: result.job.delayMs, executionMs: result.job.executionMs }) : undefined;
+    const cost = spend ? { cost: { gpuSeconds: Math.round(spend.gpuSeconds * 10) / 10, ...(spend.usd !== undefined ? { usd: Math.round(spend.usd * 10_000) / 10_000 } : {}) } } : {};
+    sse.send("done", { model: result.model, ...(result.usage ? { usage: result.usage } : {}), ...(finishReason ? { finishReason } : {}), ...cost });
   } catch (err) {
     if (options.signal.aborted) {
       result.outcome = "aborted";
@@ -160,8 +163,7 @@ export const chatRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, {
     // Record before ending the response, so a client that reads "done" finds the memory on disk.
     client.stop();
     sse.end();
-    // Spend and alerts (spend.ts, alert-watch.ts): after the answer, never delaying it.
-    if (result.job) recordChatSpend(ctx, { delayMs: result.job.delayMs, executionMs: result.job.executionMs });
+    // Alerts (alert-watch.ts): after the answer, never delaying it.
     void ctx.alertWatch?.check();
   });
 };
