@@ -1,6 +1,7 @@
 // The cost arithmetic for the seed's stack and profiles, against figures computed by hand here.
 import { describe, expect, it } from "vitest";
 import { parseStackConfig } from "../../src/infra/config";
+import { readStackFile } from "../../src/infra/cost/stack-file";
 import {
   estimateCost, PLAN_CLAIMED_USD_PER_MONTH, REALISTIC_PROFILES as SEED_PROFILES, summarizeCost, tablePrices, type Prices, type UsageProfile,
 } from "../../src/infra/cost";
@@ -169,6 +170,16 @@ describe("summarizeCost (the preview's costEstimate)", () => {
     expect(summary.baseUsdPerMonth).toBe(49.3); // 2 × 0.03 × 730 + 3.50 + 2.00
     expect(JSON.stringify(summary)).not.toMatch(/\d\.\d{7,}/);
     expect(summary.planUsageUsdPerMonth.light).toEqual({ claimed: 12, estimated: 4.24 });
+  });
+
+  it("the documented right-sized configuration previews at most $30 a month, as README says", () => {
+    const config = readStackFile("docs/examples/Pulumi.right-sized.yaml");
+    const summary = summarizeCost(estimateCost(config, prices), config.workersMax);
+    // 2 × $0.03 × 14 h × 730/24 = $25.55; volume $3.50; 5 GB disk $0.50
+    expect(summary.baseUsdPerMonth).toBe(29.55);
+    expect(summary.baseUsdPerMonth).toBeLessThanOrEqual(30);
+    expect(summary.webPod).toBe("2 vCPU cpu3c at $0.03/vCPU-h, 08:00-22:00 Europe/Berlin (14 h/day)");
+    expect(summary.budgetUsdPerMonth).toBe(30);
   });
 
   it("a flavor change moves baseUsdPerMonth", () => {
