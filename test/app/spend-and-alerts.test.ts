@@ -183,8 +183,8 @@ describe("alerts reach a person once per episode", () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(hook.bodies.map((b) => b.alert.name)).toEqual(["error-rate"]);
 
-    clock += 16 * 60_000; // the failures leave the 15-minute window: the episode ends at the next check
-    await new Promise((r) => setTimeout(r, 200));
+    clock += 16 * 60_000; // the failures leave the 15-minute window: the episode ends at the next check (every 30 ms)
+    await new Promise((r) => setTimeout(r, 500));
     await readSse(await chat(web.url, cookie, "three"));
     await eventually(() => hook.bodies.length === 2);
     expect(hook.bodies[1].alert).toMatchObject({ name: "error-rate", message: "1 of 1 chats failed in the last 15 min (over 5 %)" });
