@@ -17,6 +17,7 @@ import { MetaHumanPaths } from "../app/paths";
 import { readAccount, setPassword } from "../app/server/auth/accounts";
 import { SERVER_COMMAND } from "../app/server/command";
 import { buildEmulator } from "../emulator/emulator";
+import { parseStackConfig } from "../infra/config";
 import { LocalPulumi } from "./local-pulumi";
 import type { WorkerManager } from "../emulator/worker-manager";
 
@@ -65,6 +66,8 @@ export interface LocalStack {
   /** METAHUMAN_ROOT: kept between runs. */
   volumeDir: string;
   envFile: string;
+  /** RUNPOD_S3_* and RUNPOD_VOLUME_ID for `npm run volume` against this stack's volume (mode 0600). */
+  volumeEnvFile: string;
   webLog: string;
   tag: string;
   /** Resolves when the web server exits on its own (a crash): the code, or the signal's name. */
@@ -99,8 +102,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   try {
     step("starting the local RunPod emulator (REST v2, job API, worker protocol)");
     const apiKey = `local-${randomBytes(16).toString("hex")}`;
+    // RunPod's S3 API for the volume (`npm run volume`): the local stack's volume is the one folder below.
+    const s3Key = { accessKeyId: "user_local", secretAccessKey: `rps_${keptSecret(path.join(dataDir, "s3-secret"))}` };
     emulator = await buildEmulator({
       apiKey,
+      s3: { keys: [s3Key], volumeFolder: () => path.join(dataDir, "volume") },
       jobs: {
         executor: "workers",
         workers: {
@@ -110,7 +116,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
           // The stack declares ENGINE=vllm and a Hugging Face model for RunPod's GPUs; here there is no GPU
           // and no model download, so the same handler runs its echo engine through the same code path.
-          env: { ...options.workerEnv, ENGINE: "echo", [LOCAL_TAG_VARIABLE]: tag },
+          // The model the stack serves is looked up in the volume's cache as vLLM would: a pushed one is logged.
+          env: { HF_HUB_CACHE: path.join(dataDir, "volume", "huggingface-cache", "hub"), ECHO_CACHED_MODEL: parseStackConfig({}).model,
+            ...options.workerEnv, ENGINE: "echo", [LOCAL_TAG_VARIABLE]: tag },
           log: options.logWorkers ?? false,
         },
       },
@@ -138,6 +146,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ADMIN_USERS: LOCAL_USERNAME,
     }));
 
+    // What `npm run volume` needs to reach this volume: `set -a; . .local/volume.env; set +a`.
+    const volumeEnvFile = path.join(dataDir, "volume.env");
+    await writeFileAtomic(volumeEnvFile, [
+      `RUNPOD_S3_ENDPOINT_URL=${emulatorUrl}/s3`, `RUNPOD_VOLUME_ID=${String(outputs.volumeId)}`, `RUNPOD_DATA_CENTER=${String(outputs.dataCenter)}`,
+      `RUNPOD_S3_ACCESS_KEY_ID=${s3Key.accessKeyId}`, `RUNPOD_S3_SECRET_ACCESS_KEY=${s3Key.secretAccessKey}`, "",
+    ].join("\n"));
+
     const user = await ensureLoginUser(MetaHumanPaths.open(volumeDir), dataDir);
 
     step("starting the web server");
@@ -159,6 +174,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       dataDir,
       volumeDir,
       envFile,
+      volumeEnvFile,
       webLog,
       tag,
       webExited: server.exited,
