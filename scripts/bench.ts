@@ -3,17 +3,20 @@
 //                 /runsync + 1 s /status client and runpod-sdk; cold start; the overhead around the worker; the web
 //                 server's memory while chats stream through the stack (scripts/bench-chat-latency.ts)
 //   serverMemory  the web server's memory idle and with 50 streaming chats on the mock provider (bench-server-memory.ts)
+//   gpuBilling    billed versus useful GPU time per plan profile, set against the cost model (bench-gpu-billing.ts)
 // RunPod's cloud is emulated (src/emulator on loopback); the web server, the clients, the RunPod SDK worker and the
 // handler are real, with the echo engine in place of vLLM. Settings: BENCH_TOKENS, BENCH_TOKEN_DELAY_MS, BENCH_SAMPLES,
 // BENCH_LANES, BENCH_COLD_SAMPLES, BENCH_MEMORY_STREAMS (see bench-chat-latency.ts).
 import os from "node:os";
 import { run as chatLatency } from "./bench-chat-latency";
+import { runGpuBillingBench } from "./bench-gpu-billing";
 import { run as serverMemory } from "./bench-server-memory";
 
 async function main(): Promise<void> {
   const started = new Date().toISOString();
   const results: Record<string, unknown> = {};
-  for (const [name, bench] of [["chatLatency", chatLatency], ["serverMemory", serverMemory]] as const) {
+  const benches: [string, () => Promise<unknown>][] = [["chatLatency", () => chatLatency()], ["serverMemory", serverMemory], ["gpuBilling", () => runGpuBillingBench()]];
+  for (const [name, bench] of benches) {
     process.stderr.write(`bench: ${name}...\n`);
     results[name] = await bench();
   }
