@@ -31,7 +31,12 @@ fi
 
 if [ "$want_browser" = 1 ]; then
   step "Chromium for the browser tests"
-  if command -v chromium >/dev/null 2>&1; then
+  if [ -n "${CHROMIUM_PATH:-}" ] && [ -x "$CHROMIUM_PATH" ]; then
+    echo "chromium: $CHROMIUM_PATH (CHROMIUM_PATH)"
+  elif [ -n "${CHROMIUM_PATH:-}" ]; then
+    echo "CHROMIUM_PATH=$CHROMIUM_PATH is not an executable file: point it at Chromium, or unset it to use Debian's package." >&2
+    exit 1
+  elif command -v chromium >/dev/null 2>&1; then
     echo "chromium: $(command -v chromium)"
   elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
