@@ -4,7 +4,7 @@
 // rate × time for exactly those stretches. Time is a test clock shared by the ledger and the job store:
 // it is advanced, never slept on, so every amount is known by hand.
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { promisify } from "node:util";
 import Ajv2020 from "ajv/dist/2020";
 import type { FastifyInstance } from "fastify";
@@ -207,7 +207,7 @@ describe("billing from what the emulator ran (in-process workers)", () => {
   }, 120_000);
 });
 
-describe.skipIf(!existsSync(".venv/bin/python"))("billing from real SDK worker processes", () => {
+describe("billing from real SDK worker processes", () => {
   let emu: Emulator;
   afterAll(async () => { await emu?.close(); });
 

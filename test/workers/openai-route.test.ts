@@ -2,7 +2,6 @@
 // provider talks to /v2/{endpointId}/openai/v1 and real SDK worker processes (handler/handler.py,
 // ENGINE=echo) answer the `{openai_route, openai_input}` jobs. A second part uses in-process
 // handlers for what the echo worker cannot do on cue: failing mid-stream, outliving a wait, the 60 s cut.
-import { existsSync } from "node:fs";
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_KEY, call, startEmulator, type RunningEmulator } from "../serverless/emulator-fixture";
@@ -15,7 +14,6 @@ import { createOpenAIProvider } from "../../src/app/llm/openai";
 import type { LLMStreamEvent } from "../../src/app/llm/types";
 import { sleep } from "../../src/common/http";
 
-const hasVenv = existsSync(".venv/bin/python");
 
 interface JobView {
   id: string;
@@ -38,7 +36,7 @@ async function waitForJob(origin: string, endpointId: string, match: (j: JobView
   return undefined;
 }
 
-describe.skipIf(!hasVenv)("OpenAI route with real SDK workers", () => {
+describe("OpenAI route with real SDK workers", () => {
   let emu: RunningEmulator;
   let manager: WorkerManager;
   const baseURL = (): string => `${emu.serverlessUrl}/${emu.endpoint.id}/openai/v1`;
