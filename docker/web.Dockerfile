@@ -28,7 +28,7 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY tsconfig.json ./
 COPY src/common/ src/common/
 COPY src/app/ src/app/
-COPY src/runpod/serverless.ts src/runpod/job-api-errors.ts src/runpod/worker-contract.ts src/runpod/
+COPY src/runpod/serverless.ts src/runpod/job-api-errors.ts src/runpod/worker-contract.ts src/runpod/billing.ts src/runpod/
 COPY docker/web-entrypoint.sh /usr/local/bin/web-entrypoint.sh
 # The entrypoint drops to the `node` user (1000:1000) with util-linux's setpriv; fail the
 # build here, not at the first start, if the base image ever stops shipping it.
