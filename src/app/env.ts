@@ -142,6 +142,11 @@ const baseShape = z.object({
       }
     }, "must be an http(s) URL").optional(),
   ),
+  /** On SIGTERM: how long open chats may go on before their jobs are cancelled (new chats get 503 at once). */
+  SHUTDOWN_GRACE_MS: z.preprocess(
+    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+    z.coerce.number().int("must be a whole number of milliseconds").min(0, "must be a whole number of milliseconds").max(60_000, "must be at most 60000").default(5_000),
+  ),
   /** LLM_PROVIDER=mock only: milliseconds between streamed words (demos, the memory bench). */
   MOCK_LLM_DELAY_MS: z.preprocess(
     (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),

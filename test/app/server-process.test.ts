@@ -1,15 +1,14 @@
 // The real server command (the Dockerfile's CMD) as a child process, and the image's contents.
-import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { SERVER_COMMAND } from "../../src/app/server/command";
 import { TEST_SECRET, tempRoot } from "./helpers";
+import { REPO, startServer as startChild, waitFor, type ServerChild } from "./server-child";
 
-const REPO = path.resolve(__dirname, "../..");
 const DOCKERFILE = path.join(REPO, "docker", "web.Dockerfile");
 
-let child: ChildProcess | undefined;
+let child: ServerChild["proc"] | undefined;
 const roots: string[] = [];
 afterEach(() => {
   if (child && child.exitCode === null) child.kill("SIGKILL");
@@ -17,29 +16,10 @@ afterEach(() => {
   for (const r of roots.splice(0)) fs.rmSync(r, { recursive: true, force: true });
 });
 
-function startServer(env: Record<string, string>): { proc: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const [, ...args] = SERVER_COMMAND;
-  // Exactly the image's command ("node" is this node), from the repo root like WORKDIR /app,
-  // with only what the test sets plus PATH.
-  const proc = spawn(process.execPath, args, {
-    cwd: REPO,
-    env: { PATH: process.env.PATH ?? "", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  child = proc;
-  let out = "";
-  proc.stdout!.on("data", (c) => (out += c));
-  proc.stderr!.on("data", (c) => (out += c));
-  const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
-  return { proc, output: () => out, exited };
-}
-
-async function waitFor(predicate: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+function startServer(env: Record<string, string>): ServerChild {
+  const server = startChild(env);
+  child = server.proc;
+  return server;
 }
 
 describe("server process", () => {

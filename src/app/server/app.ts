@@ -22,6 +22,7 @@ import { createMetrics } from "./metrics";
 import { RateLimiter } from "./rate-limit";
 import { authRoutes } from "./routes/auth";
 import { chatRoutes } from "./routes/chat";
+import { OpenChats } from "./routes/chat-drain";
 import { healthRoutes } from "./routes/health";
 import { metricsRoutes } from "./routes/metrics";
 import { pageRoutes } from "./routes/page";
@@ -44,6 +45,13 @@ export interface AppOptions {
   passwordConcurrency?: { running: number; waiting: number };
   /** How often alerts are checked for delivery to ALERT_WEBHOOK_URL (default 60 s). */
   alertCheckMs?: number;
+}
+
+declare module "fastify" {
+  interface FastifyInstance {
+    /** The chats in progress; server.ts drains them on SIGTERM before closing. */
+    openChats: OpenChats;
+  }
 }
 
 export const metahumanApp: FastifyPluginAsync<AppOptions> = async (app, options) => {
@@ -70,6 +78,8 @@ export const metahumanApp: FastifyPluginAsync<AppOptions> = async (app, options)
     app.addHook("onClose", async () => watch.stop());
   }
   const secure = isSecureDeployment(ctx);
+  const openChats = new OpenChats();
+  app.decorate("openChats", openChats);
 
   await app.register(fastifyHelmet, {
     contentSecurityPolicy: {
@@ -142,7 +152,7 @@ export const metahumanApp: FastifyPluginAsync<AppOptions> = async (app, options)
   await app.register(metricsRoutes, { ctx });
   await app.register(adminSpendRoutes, { ctx });
   await app.register(authRoutes, { ctx });
-  await app.register(chatRoutes, { ctx });
+  await app.register(chatRoutes, { ctx, openChats });
   await app.register(pageRoutes);
 };
 

@@ -1,5 +1,6 @@
 // Entry point of the web pod: read and validate the env, open the volume (both fatal
-// when wrong), build the app, listen on HOST:PORT, close cleanly on SIGTERM.
+// when wrong), build the app, listen on HOST:PORT; on SIGTERM drain the chats
+// (chat-drain.ts), close, exit 0.
 import { EnvError, loadWebEnv } from "../env";
 import { MetaHumanPaths, VolumeError } from "../paths";
 import { buildApp } from "./app";
@@ -21,8 +22,12 @@ async function main(): Promise<void> {
     { env, paths },
     { logger: { level: env.NODE_ENV === "production" ? "info" : "debug", redact: ["req.headers.authorization", "req.headers.cookie"] } },
   );
+  // New chats get 503 at once; open ones may finish within SHUTDOWN_GRACE_MS, then they are stopped and
+  // their RunPod jobs cancelled (nobody would receive the answers, and the GPU would be billed for them).
   const close = async (signal: string) => {
-    app.log.info({ signal }, "shutting down");
+    app.log.info({ signal, openChats: app.openChats.size, graceMs: env.SHUTDOWN_GRACE_MS }, "shutting down");
+    const drained = await app.openChats.drain(env.SHUTDOWN_GRACE_MS);
+    app.log.info(drained, "chats drained");
     await app.close();
     process.exit(0);
   };

@@ -2,8 +2,9 @@
 //   progress {stage, detail?} · delta {text} · done {model, usage?, finishReason?} · error {message, retryable}
 // then stores the exchange in the user's episodic memory and writes one audit line (chat-record.ts).
 // A client that goes away aborts the generation (and so cancels a RunPod job), from the moment the
-// request arrives (chat-stream.ts).
-import type { FastifyPluginAsync } from "fastify";
+// request arrives (chat-stream.ts). On shutdown (chat-drain.ts) new chats get 503 and open ones are
+// given a grace, then stopped, which cancels their jobs.
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { ApiCallError, MetaHumanError } from "../../../common/errors";
 import { ServerlessTimeoutError } from "../../../runpod/job-api-errors";
@@ -12,8 +13,9 @@ import { readJson } from "../../paths";
 import { HttpError, type AppContext } from "../context";
 import { requireUser } from "../session-guard";
 import { recordChatSpend } from "../spend";
+import { ShutdownAbort, type OpenChats } from "./chat-drain";
 import { recordChat, type ChatOutcome } from "./chat-record";
-import { openSse, watchClient, type SseWriter } from "./chat-stream";
+import { openSse, watchClient, type ClientPresence, type SseWriter } from "./chat-stream";
 
 export const MAX_MESSAGE_CHARS = 8_000;
 export const MAX_MESSAGES = 40;
@@ -98,6 +100,9 @@ async function generate(ctx: AppContext, conversation: LLMMessage[], options: { 
   } catch (err) {
     if (options.signal.aborted) {
       result.outcome = "aborted";
+      if (options.signal.reason instanceof ShutdownAbort) {
+        sse.send("error", { message: "The server is restarting, so this answer was stopped. Please send your message again in a moment.", retryable: true });
+      }
     } else {
       result.outcome = "error";
       result.error = err;
@@ -107,9 +112,22 @@ async function generate(ctx: AppContext, conversation: LLMMessage[], options: { 
   return result;
 }
 
-export const chatRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
+export const chatRoutes: FastifyPluginAsync<{ ctx: AppContext; openChats: OpenChats }> = async (app, { ctx, openChats }) => {
   app.post("/api/chat", async (request, reply) => {
     const client = watchClient(request, reply);
+    if (openChats.draining) {
+      client.stop();
+      throw new HttpError(503, "The server is restarting. Please send your message again in a moment.", { "retry-after": "10" });
+    }
+    const open = openChats.begin();
+    try {
+      await handleChat(request, reply, client, open.signal);
+    } finally {
+      open.done();
+    }
+  });
+
+  async function handleChat(request: FastifyRequest, reply: FastifyReply, client: ClientPresence, shutdown: AbortSignal): Promise<void> {
     const username = requireUser(ctx, request);
     const wait = ctx.chatLimiter.hit(`chat:${username}`);
     if (wait !== undefined) {
@@ -130,7 +148,7 @@ export const chatRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, {
     ctx.metrics.activeStreams.inc();
     let result: Generation;
     try {
-      result = await generate(ctx, conversation, { signal: client.signal, maxTokens, temperature }, sse);
+      result = await generate(ctx, conversation, { signal: AbortSignal.any([client.signal, shutdown]), maxTokens, temperature }, sse);
     } finally {
       ctx.metrics.activeStreams.dec();
     }
@@ -165,5 +183,5 @@ export const chatRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, {
     sse.end();
     // Alerts (alert-watch.ts): after the answer, never delaying it.
     void ctx.alertWatch?.check();
-  });
+  }
 };
