@@ -3,7 +3,8 @@
 // then stores the exchange in the user's episodic memory and writes one audit line (chat-record.ts).
 // A client that goes away aborts the generation (and so cancels a RunPod job), from the moment the
 // request arrives (chat-stream.ts). On shutdown (chat-drain.ts) new chats get 503 and open ones are
-// given a grace, then stopped, which cancels their jobs.
+// given a grace, then stopped, which cancels their jobs. A volume that cannot be written is refused
+// before a job is submitted: the model must not run (and be billed) when saving will fail.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { ApiCallError, MetaHumanError } from "../../../common/errors";
@@ -140,6 +141,11 @@ export const chatRoutes: FastifyPluginAsync<{ ctx: AppContext; openChats: OpenCh
     }
     const { messages, maxTokens, temperature } = parsed.data;
     const tree = await ctx.paths.ensureUser(username);
+    const unwritable = await ctx.paths.checkWritable();
+    if (unwritable) {
+      request.log.error({ reason: unwritable }, "the volume refuses writes; chat refused before submitting a job");
+      throw new HttpError(503, "Your data volume cannot be written to right now, so your message was not sent to the model (nothing was run or billed). Please try again later.");
+    }
     const conversation: LLMMessage[] = [...(await systemPrompt(ctx, username)), ...messages];
 
     const sse = openSse(reply);
