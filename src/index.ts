@@ -3,6 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_KEYS, CONFIG_NAMESPACE, SECRET_KEYS, parseStackConfig } from "./infra/config";
 import { loadPrices } from "./infra/cost";
 import { MetaHumanStack } from "./infra/metahuman-stack";
+import { runPreflight } from "./infra/preflight";
+import { MetaHumanError } from "./common/errors";
 
 const pulumiConfig = new pulumi.Config(CONFIG_NAMESPACE);
 
@@ -31,14 +33,30 @@ if (!sessionSecret) {
   );
 }
 
+// Preflight: the choices against RunPod's live catalog before anything is created; offline it says it was skipped.
+// Its answer (checked or skipped) carries no trace of the key, so it is not a secret (the volume's name waits on it).
+const preflight = pulumi.unsecret(runpodApiKey.apply(async (apiKey) => {
+  const result = await runPreflight(config, { apiKey });
+  if (result.skipped) pulumi.log.warn(`preflight skipped: ${result.skipped}`);
+  for (const warning of result.warnings) pulumi.log.warn(`preflight: ${warning}`);
+  if (result.problems.length > 0) {
+    const message = `Preflight against RunPod's live catalog failed:\n  - ${result.problems.join("\n  - ")}`;
+    // Logged as well as thrown: a failed dependency of the stack's component ends the run without its message.
+    pulumi.log.error(message);
+    throw new MetaHumanError({ name: "PreflightError", message });
+  }
+  return result.checked;
+}));
+
 const stack = new MetaHumanStack("metahuman", {
   config,
   // Prices carry no trace of the key, so they need not stay secret (a secret would hide the estimate in previews).
-  prices: pulumi.unsecret(runpodApiKey.apply((apiKey) => loadPrices({ apiKey }))),
+  prices: pulumi.unsecret(pulumi.all([runpodApiKey, preflight]).apply(([apiKey]) => loadPrices({ apiKey }))),
   deployApiKey: runpodApiKey,
   // The web pod's own, restricted key; the deploy key stays with Pulumi.
   webRunpodApiKey: pulumiConfig.getSecret("webRunpodApiKey"),
   sessionSecret,
+  preflight,
 });
 
 export const volumeId = stack.volumeId;

@@ -27,6 +27,8 @@ export interface MetaHumanStackArgs {
   readonly deployApiKey: pulumi.Input<string>;
   /** Signs the web pod's session cookies; a secret. */
   readonly sessionSecret: pulumi.Input<string>;
+  /** Settles when the preflight against RunPod's catalog is done (preflight.ts): a failed one creates nothing. */
+  readonly preflight?: pulumi.Input<unknown>;
 }
 
 /** Where MetaHuman OS keeps its tree on the volume (the web pod's METAHUMAN_ROOT). */
@@ -55,7 +57,8 @@ export class MetaHumanStack extends pulumi.ComponentResource {
     // User data lives here. `protect` makes `pulumi destroy` refuse to delete it, and `retainOnDelete`
     // keeps it on RunPod even if someone unprotects it: losing a person's memory is never a side effect.
     this.volume = new NetworkVolume(`${name}-volume`, {
-      name: `${name}-data`,
+      // Through the preflight: the volume comes first and everything else waits for it.
+      name: pulumi.all([args.preflight ?? null]).apply(() => `${name}-data`),
       size: config.volumeSizeGb,
       dataCenter: config.dataCenter,
       type: config.volumeType,

@@ -1,0 +1,66 @@
+// Preflight against the emulator's live catalog over loopback (REST v2 /v2/catalog/*): what each data center
+// offers decides; every problem names the key, the value and what is available; an unreachable catalog is a skip
+// that says why and never carries the key.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildEmulator } from "../../src/emulator/emulator";
+import { checkAgainstCatalog, runPreflight } from "../../src/infra/preflight";
+import type { FastifyInstance } from "fastify";
+
+const API_KEY = "preflight-test-key-0123456789";
+let app: FastifyInstance;
+let baseURL: string;
+
+beforeAll(async () => {
+  app = await buildEmulator({ apiKey: API_KEY });
+  baseURL = await app.listen({ host: "127.0.0.1", port: 0 });
+});
+afterAll(async () => app?.close());
+
+const ok = { dataCenter: "EU-RO-1", gpuPools: ["ADA_24" as const], webCpuFlavor: "cpu3g" as const };
+
+describe("preflight against the live catalog", () => {
+  it("passes the seed's choices in EU-RO-1 (which has the S3 API)", async () => {
+    expect(await runPreflight(ok, { apiKey: API_KEY, baseURL })).toEqual({ checked: true, problems: [], warnings: [] });
+  });
+
+  it("a GPU pool without serverless capacity in the data center is named with what is there", async () => {
+    const result = await runPreflight({ ...ok, dataCenter: "EU-SE-1", gpuPools: ["ADA_24", "AMPERE_16"] }, { apiKey: API_KEY, baseURL });
+    expect(result.problems).toEqual([
+      'metahuman:gpuPools = "ADA_24,AMPERE_16": AMPERE_16 offers no serverless capacity in EU-SE-1; available there: ADA_24, AMPERE_80',
+    ]);
+  });
+
+  it("a CPU flavor the data center does not have is named with what it has", async () => {
+    const result = await runPreflight({ ...ok, dataCenter: "US-TX-3", webCpuFlavor: "cpu5g" }, { apiKey: API_KEY, baseURL });
+    expect(result.problems).toEqual(['metahuman:webCpuFlavor = "cpu5g": not offered in US-TX-3; available there: cpu3c, cpu3g']);
+  });
+
+  it("a data center without the S3 API is a warning naming where it is offered", async () => {
+    const result = await runPreflight({ ...ok, dataCenter: "US-TX-3" }, { apiKey: API_KEY, baseURL });
+    expect(result.problems).toEqual([]);
+    expect(result.warnings[0]).toMatch(/^metahuman:dataCenter = "US-TX-3": RunPod's S3 API for network volumes is not offered there.*EU-RO-1/);
+  });
+
+  it("a data center the catalog does not list is named with those it lists", () => {
+    const { problems } = checkAgainstCatalog({ ...ok, dataCenter: "EU-XX-9" }, { gpus: [], cpus: [], dataCenters: [{ id: "EU-RO-1" }] });
+    expect(problems).toEqual(['metahuman:dataCenter = "EU-XX-9": not a data center in RunPod\'s catalog; it has EU-RO-1']);
+  });
+
+  it("GPU availability by GPU type id (not pool) counts toward the type's pool; NONE does not", () => {
+    const gpus = [{ id: "NVIDIA GeForce RTX 4090", name: "RTX 4090", pool: "ADA_24", memory: 24, price: { secure: 0.7, community: 0.4, serverless: 1.1 } }];
+    const dc = (availability: string) => ({ id: "EU-RO-1", gpuAvailability: [{ id: "NVIDIA GeForce RTX 4090", availability }], cpuAvailability: [{ id: "cpu3g-2-8", availability: "HIGH" }] });
+    expect(checkAgainstCatalog(ok, { gpus, cpus: [], dataCenters: [dc("LOW")] }).problems).toEqual([]);
+    expect(checkAgainstCatalog(ok, { gpus, cpus: [], dataCenters: [dc("NONE")] }).problems[0]).toContain("ADA_24 offers no serverless capacity in EU-RO-1; available there: none");
+  });
+
+  it("offline (or a refused key) it is skipped, saying why, without the key", async () => {
+    const refused = await runPreflight(ok, { apiKey: "wrong-key-should-not-leak", baseURL });
+    expect(refused.checked).toBe(false);
+    expect(refused.skipped).toContain(`the catalog at ${baseURL} could not be read`);
+    expect(refused.skipped).not.toContain("wrong-key-should-not-leak");
+    const offline = await runPreflight(ok, { apiKey: API_KEY, baseURL: "http://127.0.0.1:9", timeoutMs: 2000 });
+    expect([offline.checked, offline.problems]).toEqual([false, []]);
+    expect(offline.skipped).toMatch(/could not be read/);
+    expect(await runPreflight(ok, { apiKey: "" })).toMatchObject({ checked: false, skipped: "no RunPod API key" });
+  });
+});
