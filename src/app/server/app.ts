@@ -21,15 +21,15 @@ import { refuseCrossSite } from "./cross-site";
 import { createMetrics } from "./metrics";
 import { RateLimiter } from "./rate-limit";
 import { authRoutes } from "./routes/auth";
-import { chatRoutes } from "./routes/chat";
+import { CHAT_LIMITS, chatRoutes } from "./routes/chat";
 import { OpenChats } from "./routes/chat-drain";
 import { healthRoutes } from "./routes/health";
 import { metricsRoutes } from "./routes/metrics";
 import { pageRoutes } from "./routes/page";
 import { isSecureDeployment, registerSessionGuard } from "./session-guard";
 
-/** Largest request body accepted (a chat of MAX_MESSAGES long messages fits). */
-export const BODY_LIMIT_BYTES = 512 * 1024;
+/** Largest request body accepted (the chat route's limits say it, and the page keeps its requests under it). */
+export const BODY_LIMIT_BYTES = CHAT_LIMITS.maxBodyBytes;
 
 export interface AppOptions {
   env: WebEnv;

@@ -1,5 +1,6 @@
 // POST /api/chat: streams the answer as server-sent events
-//   progress {stage, detail?} · delta {text} · done {model, usage?, finishReason?} · error {message, retryable}
+//   progress {stage, detail?} · delta {text} · done {model, usage?, finishReason?, cost?} · error {message, retryable}
+// GET /api/chat/limits: what one request may hold (CHAT_LIMITS), for the page.
 // then stores the exchange in the user's episodic memory and writes one audit line (chat-record.ts).
 // A client that goes away aborts the generation (and so cancels a RunPod job), from the moment the
 // request arrives (chat-stream.ts). On shutdown (chat-drain.ts) new chats get 503 and open ones are
@@ -18,14 +19,26 @@ import { ShutdownAbort, type OpenChats } from "./chat-drain";
 import { recordChat, type ChatOutcome } from "./chat-record";
 import { openSse, watchClient, type ClientPresence, type SseWriter } from "./chat-stream";
 
-export const MAX_MESSAGE_CHARS = 8_000;
-export const MAX_MESSAGES = 40;
+/**
+ * What one chat request may hold: the schema below and the app's body limit read these, and the page
+ * reads them from GET /api/chat/limits to keep the history it resends within them (one definition).
+ */
+export const CHAT_LIMITS = {
+  /** Messages in one request (the history the page resends, the new message included). */
+  maxMessages: 40,
+  /** Characters (UTF-16 code units, as JavaScript's length counts them) in one message. */
+  maxMessageChars: 8_000,
+  /** Bytes of the whole request body (the app's bodyLimit). */
+  maxBodyBytes: 512 * 1024,
+} as const;
+export const MAX_MESSAGE_CHARS = CHAT_LIMITS.maxMessageChars;
+export const MAX_MESSAGES = CHAT_LIMITS.maxMessages;
 
 const chatSchema = z.object({
   messages: z
-    .array(z.object({ role: z.enum(["user", "assistant"]), content: z.string().min(1).max(MAX_MESSAGE_CHARS) }))
+    .array(z.object({ role: z.enum(["user", "assistant"]), content: z.string().min(1).max(CHAT_LIMITS.maxMessageChars) }))
     .min(1)
-    .max(MAX_MESSAGES)
+    .max(CHAT_LIMITS.maxMessages)
     .refine((m) => m[m.length - 1]?.role === "user", "the last message must be the user's"),
   maxTokens: z.number().int().min(1).max(4096).optional(),
   temperature: z.number().min(0).max(2).optional(),
@@ -114,6 +127,11 @@ async function generate(ctx: AppContext, conversation: LLMMessage[], options: { 
 }
 
 export const chatRoutes: FastifyPluginAsync<{ ctx: AppContext; openChats: OpenChats }> = async (app, { ctx, openChats }) => {
+  app.get("/api/chat/limits", async (_request, reply) => {
+    reply.header("cache-control", "no-cache");
+    return CHAT_LIMITS;
+  });
+
   app.post("/api/chat", async (request, reply) => {
     const client = watchClient(request, reply);
     if (openChats.draining) {
