@@ -3,10 +3,23 @@
 // EventSource cannot POST, so the stream is read with fetch and parsed by eventsource-parser, the
 // same parser the server's providers and the tests use (its browser build, served by the web server).
 import { createParser } from "/vendor/eventsource-parser.js";
+import { fitHistory } from "/history.js";
 
 const $ = (id) => document.getElementById(id);
 const history = [];
 let busy = false;
+/** The chat route's limits (GET /api/chat/limits), read once. */
+let limits;
+
+async function chatLimits() {
+  if (!limits) {
+    const response = await fetch("/api/chat/limits", { credentials: "same-origin" });
+    if (!response.ok) throw new Error("The server could not handle the request. Please try again.");
+    limits = await response.json();
+    $("input").maxLength = limits.maxMessageChars;
+  }
+  return limits;
+}
 
 const STAGE_WORDS = {
   queued: "Waiting for a free GPU worker…",
@@ -15,6 +28,12 @@ const STAGE_WORDS = {
 };
 
 function show(loggedIn, username) {
+  if (!loggedIn) {
+    history.length = 0;
+    $("messages").textContent = "";
+    $("trim-note").hidden = true;
+    $("cost").hidden = true;
+  }
   $("login").hidden = loggedIn;
   $("chat").hidden = !loggedIn;
   $("whoami").textContent = loggedIn ? `Signed in as ${username}` : "";
@@ -71,10 +90,44 @@ $("login").addEventListener("submit", async (event) => {
 
 $("logout").addEventListener("click", async () => {
   await fetch("/api/logout", { method: "POST", credentials: "same-origin" }).catch(() => undefined);
-  history.length = 0;
-  $("messages").textContent = "";
   show(false);
 });
+
+// Ends every session of this account (other browsers and devices too), then this one.
+$("logout-everywhere").addEventListener("click", async () => {
+  try {
+    const response = await fetch("/api/logout-everywhere", { method: "POST", credentials: "same-origin" });
+    if (!response.ok && response.status !== 401) { setStatus(await errorText(response), true); return; }
+  } catch (_) {
+    setStatus("The server cannot be reached, so the other sessions are still open. Please try again.", true);
+    return;
+  }
+  show(false);
+  $("login-error").textContent = "You are logged out everywhere.";
+});
+
+// Enter sends; Shift+Enter (and Enter while an input method is composing) makes a new line.
+$("input").addEventListener("keydown", (event) => {
+  if (event.key !== "Enter" || event.shiftKey || event.isComposing) return;
+  event.preventDefault();
+  $("composer").requestSubmit();
+});
+
+function sayTrimmed({ dropped, shortened }) {
+  const parts = [];
+  if (dropped > 0) parts.push(`the ${dropped} oldest message${dropped === 1 ? " was" : "s were"} left out`);
+  if (shortened > 0) parts.push(`${shortened} long message${shortened === 1 ? " was" : "s were"} shortened`);
+  $("trim-note").hidden = parts.length === 0;
+  $("trim-note").textContent = parts.length ? `To stay within the server's limits, ${parts.join(" and ")} in what the model was sent.` : "";
+}
+
+/** The last chat's GPU time and cost, from the done event (absent when the backend reports no job times). */
+function showCost(cost) {
+  if (!cost || typeof cost.gpuSeconds !== "number") { $("cost").hidden = true; return; }
+  const usd = typeof cost.usd === "number" ? ` · about $${cost.usd < 0.01 ? cost.usd.toFixed(4) : cost.usd.toFixed(2)}` : "";
+  $("cost").textContent = `Last answer: ${cost.gpuSeconds.toFixed(1)} GPU seconds${usd}`;
+  $("cost").hidden = false;
+}
 
 // Yields {event, data} for each server-sent event of a response body, as it arrives.
 async function* readEvents(body) {
@@ -108,11 +161,13 @@ $("composer").addEventListener("submit", async (event) => {
   let finished = false;
   setStatus("Sending…");
   try {
+    const fitted = fitHistory(history, await chatLimits());
+    sayTrimmed(fitted);
     const response = await fetch("/api/chat", {
       method: "POST",
       headers: { "content-type": "application/json" },
       credentials: "same-origin",
-      body: JSON.stringify({ messages: history.slice(-40) }),
+      body: JSON.stringify({ messages: fitted.messages }),
     });
     if (!response.ok) {
       if (response.status === 401) show(false);
@@ -121,7 +176,7 @@ $("composer").addEventListener("submit", async (event) => {
     for await (const { event: kind, data } of readEvents(response.body)) {
       if (kind === "progress") setStatus(STAGE_WORDS[data.stage] || "Working…");
       else if (kind === "delta") { answer += data.text; bubble.textContent = answer; setStatus(""); }
-      else if (kind === "done") { finished = true; setStatus(""); }
+      else if (kind === "done") { finished = true; setStatus(""); showCost(data.cost); }
       else if (kind === "error") throw new Error(data.message || "The model could not answer.");
     }
     if (!finished) throw new Error("The connection was interrupted before the answer was complete.");
@@ -138,3 +193,4 @@ $("composer").addEventListener("submit", async (event) => {
 });
 
 checkSession().catch(() => show(false));
+chatLimits().catch(() => undefined);

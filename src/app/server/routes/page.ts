@@ -1,4 +1,4 @@
-// The chat page: three static files and the browser build of eventsource-parser (the SSE parser the
+// The chat page: four static files and the browser build of eventsource-parser (the SSE parser the
 // server uses too), read once at start (no build step, no static plugin).
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -21,6 +21,7 @@ export const pageRoutes: FastifyPluginAsync = async (app) => {
   const files: Record<string, { body: Buffer | string; type: string }> = {
     "/": { body: fs.readFileSync(path.join(PUBLIC_DIR, "index.html")), type: "text/html; charset=utf-8" },
     "/app.js": { body: fs.readFileSync(path.join(PUBLIC_DIR, "app.js")), type: JS },
+    "/history.js": { body: fs.readFileSync(path.join(PUBLIC_DIR, "history.js")), type: JS },
     "/style.css": { body: fs.readFileSync(path.join(PUBLIC_DIR, "style.css")), type: "text/css; charset=utf-8" },
     "/vendor/eventsource-parser.js": { body: eventsourceParserModule(), type: JS },
   };
