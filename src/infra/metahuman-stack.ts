@@ -28,7 +28,7 @@ export interface MetaHumanStackArgs {
   /** Signs the web pod's session cookies; a secret. */
   readonly sessionSecret: pulumi.Input<string>;
   /** Settles when the preflight against RunPod's catalog is done (preflight.ts): a failed one creates nothing. */
-  readonly preflight?: pulumi.Input<unknown>;
+  readonly preflight?: pulumi.Output<unknown>;
 }
 
 /** Where MetaHuman OS keeps its tree on the volume (the web pod's METAHUMAN_ROOT). */
@@ -58,7 +58,7 @@ export class MetaHumanStack extends pulumi.ComponentResource {
     // keeps it on RunPod even if someone unprotects it: losing a person's memory is never a side effect.
     this.volume = new NetworkVolume(`${name}-volume`, {
       // Through the preflight: the volume comes first and everything else waits for it.
-      name: pulumi.all([args.preflight ?? null]).apply(() => `${name}-data`),
+      name: (args.preflight ?? pulumi.output(null)).apply(() => `${name}-data`),
       size: config.volumeSizeGb,
       dataCenter: config.dataCenter,
       type: config.volumeType,
