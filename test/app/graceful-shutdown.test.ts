@@ -30,7 +30,7 @@ describe("graceful shutdown", () => {
     emu = await startEmulator({ inProcess: { tokenDelayMs: 150 } });
     root = tempRoot();
     await setPassword(MetaHumanPaths.open(root), "ada", PASSWORD);
-    const graceMs = 1_500;
+    const graceMs = 3_000;
     server = startServer({
       LLM_PROVIDER: "runpod_serverless",
       RUNPOD_API_KEY: API_KEY,
