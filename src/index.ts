@@ -1,6 +1,6 @@
 // Pulumi entry point: read the config, declare the stack, export its outputs.
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_KEYS, CONFIG_NAMESPACE, SECRET_KEYS, parseStackConfig } from "./infra/config";
+import { CONFIG_KEYS, CONFIG_NAMESPACE, ConfigError, SECRET_KEYS, missingImages, parseStackConfig } from "./infra/config";
 import { loadPrices } from "./infra/cost";
 import { MetaHumanStack } from "./infra/metahuman-stack";
 import { runPreflight } from "./infra/preflight";
@@ -17,6 +17,9 @@ const keysOnStack = Object.keys(pulumi.runtime.allConfig())
 const config = parseStackConfig(
   Object.fromEntries([...new Set([...CONFIG_KEYS, ...keysOnStack])].map((key) => [key, pulumiConfig.get(key)])),
 );
+
+const unsetImages = missingImages(config);
+if (unsetImages.length > 0) throw new ConfigError(unsetImages);
 
 // The API key: a config secret, or RUNPOD_API_KEY wrapped as a secret so that it never reaches state in plaintext.
 const envApiKey = process.env.RUNPOD_API_KEY;

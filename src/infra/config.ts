@@ -42,6 +42,15 @@ const imageRef = z.string().regex(
   "must be a container image reference such as ghcr.io/you/metahuman-web:1.0.0",
 );
 
+/**
+ * The images have no default: no published image is yours to run. Unset, the program stops at `pulumi preview`
+ * (`missingImages`); the images workflow builds both and sets them by digest.
+ */
+const requiredImage = imageRef.optional().transform((value) => value ?? "");
+
+/** Each image key and the Dockerfile it is built from. */
+export const IMAGE_KEYS = { workerImage: "docker/worker.Dockerfile", webImage: "docker/web.Dockerfile" } as const;
+
 export const stackConfigSchema = z.object({
   /** RunPod data center that holds the volume; the pod and the endpoint's workers run there too. */
   dataCenter: z.string().regex(/^[A-Z]{2}-[A-Z]{2,4}-\d{1,2}$/, "must be a RunPod data center id such as EU-RO-1 or US-TX-3")
@@ -64,7 +73,7 @@ export const stackConfigSchema = z.object({
   /** Per-job execution limit in ms: a runaway job never bills for more than this. */
   executionTimeoutMs: integer(5_000, 86_400_000).default(600_000),
 
-  workerImage: imageRef.default("ghcr.io/metahuman-runpod/worker:0.1.0"),
+  workerImage: requiredImage,
   /** Model the worker serves: a Hugging Face id (cached on the volume) or a path under /runpod-volume. */
   model: z.string().min(1, "must name a model").default("Qwen/Qwen2.5-7B-Instruct-AWQ"),
   maxModelLen: integer(512, 1_048_576).default(8192),
@@ -73,7 +82,7 @@ export const stackConfigSchema = z.object({
 
   webCpuFlavor: z.enum(CPU_FLAVORS).default("cpu3g"),
   webVcpu: integer(2, 64).refine((n) => (n & (n - 1)) === 0, "must be a power of two (2, 4, 8, 16, 32 or 64)").default(4),
-  webImage: imageRef.default("ghcr.io/metahuman-runpod/web:0.1.0"),
+  webImage: requiredImage,
   webPort: integer(1, 65535).default(4321),
   webContainerDiskGb: integer(5, 500).default(20),
   /**
@@ -104,7 +113,8 @@ export type StackConfigInput = z.input<typeof stackConfigSchema>;
 
 /** Keys read from config; the secrets are read separately and never pass through error messages. */
 export const CONFIG_KEYS = Object.keys(stackConfigSchema.shape) as (keyof StackConfig)[];
-export const SECRET_KEYS = ["runpodApiKey", "webRunpodApiKey", "sessionSecret"] as const;
+/** Secrets, and the S3 API key that `npm run volume --stack` reads (src/volume/target.ts; the program never does). */
+export const SECRET_KEYS = ["runpodApiKey", "webRunpodApiKey", "sessionSecret", "s3AccessKeyId", "s3SecretAccessKey"] as const;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -139,6 +149,17 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
     ]);
   }
   return config;
+}
+
+/** One line per image key left unset: the key, and how to build, push and pin the image. */
+export function missingImages(config: Pick<StackConfig, keyof typeof IMAGE_KEYS>): string[] {
+  return (Object.keys(IMAGE_KEYS) as (keyof typeof IMAGE_KEYS)[]).filter((key) => !config[key]).map((key) => {
+    const name = `metahuman-${key === "workerImage" ? "worker" : "web"}`;
+    return `${CONFIG_NAMESPACE}:${key} is not set, and no default points at an image: build and push ${IMAGE_KEYS[key]} ` +
+      "(the images workflow, .github/workflows/images.yml, does it on every push to main and hands the digest to the deploy; " +
+      `by hand: docker buildx build -f ${IMAGE_KEYS[key]} -t ghcr.io/<you>/${name}:<tag> --push .), then ` +
+      `\`pulumi config set ${CONFIG_NAMESPACE}:${key} ghcr.io/<you>/${name}@sha256:<digest>\``;
+  });
 }
 
 function describeIssue(issue: z.ZodIssue): string {

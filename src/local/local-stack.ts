@@ -26,6 +26,8 @@ export const LOCAL_STACK = "local";
 export const DEFAULT_WEB_PORT = 4321;
 export const DEFAULT_EMULATOR_PORT = 8787;
 export const LOCAL_USERNAME = "demo";
+/** The local stack's image settings: the emulator runs the worker from handler/ and pulls nothing. */
+export const LOCAL_IMAGES = { workerImage: "localhost/metahuman-worker:local", webImage: "localhost/metahuman-web:local" } as const;
 /** Worker processes of a local stack carry this variable, so a check can find every one of them. */
 export const LOCAL_TAG_VARIABLE = "METAHUMAN_LOCAL_TAG";
 
@@ -214,6 +216,9 @@ async function pulumiUpLocal(args: { repoRoot: string; dataDir: string; apiKey: 
   await pulumi.run(["stack", "init", LOCAL_STACK, "--secrets-provider", "passphrase"]);
   // Kept between runs, so a browser's session cookie stays valid when `npm run local` restarts.
   await pulumi.setConfig("sessionSecret", keptSecret(path.join(args.dataDir, "session-secret")), { secret: true });
+  // The emulator pulls no image: names that say so (a RunPod stack sets built ones, by digest).
+  await pulumi.setConfig("workerImage", LOCAL_IMAGES.workerImage);
+  await pulumi.setConfig("webImage", LOCAL_IMAGES.webImage);
   await pulumi.run(["up", "--yes", "--skip-preview", "--stack", LOCAL_STACK]);
   const text = await pulumi.run(["stack", "output", "--json", "--show-secrets", "--stack", LOCAL_STACK]);
   return JSON.parse(text) as Record<string, unknown>;

@@ -137,6 +137,8 @@ export class PulumiProject {
     const project = new PulumiProject(dir, projectDir, backendDir, env, stack);
     project.env.PULUMI_CONFIG_PASSPHRASE = project.passphrase;
     await project.ok(["stack", "init", stack, "--secrets-provider", "passphrase"]);
+    // The images have no default; the emulator pulls none (README's emulator steps set these too).
+    await project.setAllConfig({ workerImage: "localhost/metahuman-worker:local", webImage: "localhost/metahuman-web:local" });
     return project;
   }
 

@@ -29,3 +29,14 @@ it("a pool without serverless capacity in the data center fails preview and up b
   expect(await list(emu, "/v2/network-volumes")).toHaveLength(0);
   expect(await list(emu, "/v2/serverless")).toHaveLength(0);
 });
+
+it("an unset image fails preview naming the key and how to build and pin it", async () => {
+  await project.run(["config", "rm", "metahuman:gpuPools"]);
+  await project.run(["config", "rm", "metahuman:dataCenter"]);
+  await project.ok(["config", "rm", "metahuman:workerImage"]);
+  const preview = await project.run(["preview"]);
+  expect(preview.code).not.toBe(0);
+  expect(preview.output).toContain("metahuman:workerImage is not set, and no default points at an image: build and push docker/worker.Dockerfile");
+  expect(preview.output).toContain("pulumi config set metahuman:workerImage ghcr.io/<you>/metahuman-worker@sha256:<digest>");
+  expect(preview.output).not.toContain("metahuman:webImage is not set");
+});

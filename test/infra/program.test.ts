@@ -64,7 +64,7 @@ describe("the program", () => {
     const endpoint = resource("-endpoint");
     expect(endpoint.inputs).toMatchObject({
       name: "metahuman-llm",
-      image: "ghcr.io/metahuman-runpod/worker:0.1.0",
+      image: "ghcr.io/test/metahuman-worker@sha256:" + "a".repeat(64),
       gpuPools: ["ADA_24"],
       workersMin: 0,
       workersMax: 4, // from the stack config, not the default
@@ -87,7 +87,7 @@ describe("the program", () => {
     const pod = resource("-web");
     expect(pod.inputs).toMatchObject({
       name: "metahuman-web",
-      image: "ghcr.io/metahuman-runpod/web:0.1.0",
+      image: "ghcr.io/test/metahuman-web@sha256:" + "b".repeat(64),
       cpuFlavor: "cpu3g",
       vcpuCount: 4,
       ports: ["4321/http"],
