@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates .venv/ at the repo root with the worker's test dependencies (handler/requirements-dev.txt).
+# Creates .venv/ at the repo root with the worker's test dependencies (handler/requirements-dev.txt), and
+# .tools/awscli with the AWS CLI for the S3 API tests (test/requirements-awscli.txt).
 # Idempotent and quick when done: a stamp holding the requirements' hash skips pip when nothing changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,12 +12,25 @@ want="$(sha256sum "$req" | cut -d' ' -f1)"
 
 if [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   echo ".venv is up to date ($(.venv/bin/python --version))"
-  exit 0
+else
+  if [ ! -x .venv/bin/python ]; then
+    "$python_bin" -m venv .venv
+  fi
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-input -r "$req"
+  echo "$want" > "$stamp"
+  echo ".venv ready ($(.venv/bin/python --version))"
 fi
 
-if [ ! -x .venv/bin/python ]; then
-  "$python_bin" -m venv .venv
+# The AWS CLI for the S3 API tests (test/requirements-awscli.txt), in a venv of its own so that its botocore pin
+# never moves the worker's.
+aws_req="test/requirements-awscli.txt"
+aws_stamp=".tools/awscli/.requirements.sha256"
+aws_want="$(sha256sum "$aws_req" | cut -d' ' -f1)"
+if [ -x .tools/awscli/bin/aws ] && [ -f "$aws_stamp" ] && [ "$(cat "$aws_stamp")" = "$aws_want" ]; then
+  echo ".tools/awscli is up to date"
+else
+  [ -x .tools/awscli/bin/python ] || "$python_bin" -m venv .tools/awscli
+  .tools/awscli/bin/python -m pip install --quiet --disable-pip-version-check --no-input -r "$aws_req"
+  echo "$aws_want" > "$aws_stamp"
+  echo ".tools/awscli ready ($(.tools/awscli/bin/aws --version 2>&1))"
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-input -r "$req"
-echo "$want" > "$stamp"
-echo ".venv ready ($(.venv/bin/python --version))"
