@@ -75,7 +75,7 @@ describe(`README: ${SECTION.replace(/^#+ /, "")}`, () => {
 
   it("is the block the test expects to run (emulator, stack, preview, up, outputs, destroy)", () => {
     const text = lines.join("\n");
-    for (const step of ["npm run emulator &", "pulumi stack init local", "pulumi preview", "pulumi up --yes", "pulumi stack output --json", "pulumi destroy --yes --exclude-protected"]) {
+    for (const step of ["npm run emulator -- --no-endpoint &", "pulumi stack init local", "pulumi preview", "pulumi up --yes", "pulumi stack output --json", "pulumi destroy --yes --exclude-protected"]) {
       expect(text, `README's block lost "${step}"`).toContain(step);
     }
     // Nothing in it tells Pulumi's Node.js runtime to skip type checking.
