@@ -9,6 +9,8 @@ import {
   GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, ListPartsCommand,
   PutObjectCommand, S3ServiceException, UploadPartCommand,
 } from "@aws-sdk/client-s3";
+import { createHash as nodeHash, createHmac } from "node:crypto";
+import { SignatureV4 } from "@smithy/signature-v4";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { S3_KEY, startS3Emulator, type S3Emulator } from "./s3-fixture";
 
@@ -182,5 +184,63 @@ describe("S3 API: a full volume", () => {
     expect([err.name, err.$metadata.httpStatusCode]).toEqual(["InsufficientStorage", 507]);
     expect(readdirSync(emu.folderOf(vol)).filter((n) => !n.startsWith(".s3-"))).toEqual(["kept"]);
     expect(readdirSync(path.join(emu.folderOf(vol), ".s3-tmp"))).toEqual([]);
+  });
+});
+
+function toBuffer(data: string | ArrayBuffer | ArrayBufferView): Buffer {
+  if (typeof data === "string") return Buffer.from(data, "utf8");
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return Buffer.from(data);
+}
+
+/** SHA-256 for the AWS signer (its own checksum package is not a dependency of ours). */
+class Sha256 {
+  private readonly hash;
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.hash = secret === undefined ? nodeHash("sha256") : createHmac("sha256", toBuffer(secret));
+  }
+  update(data: string | ArrayBuffer | ArrayBufferView): void {
+    this.hash.update(toBuffer(data));
+  }
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.hash.digest());
+  }
+}
+
+/** A PUT signed by AWS's own signer with the headers given, then sent with `body` (which may not match them). */
+async function signedPut(key: string, headers: Record<string, string>, body: string): Promise<{ status: number; text: string }> {
+  const url = new URL(`${emu.s3Url}/${volumeId}/${key}`);
+  const signer = new SignatureV4({ service: "s3", region: "EU-RO-1", credentials: S3_KEY, sha256: Sha256, uriEscapePath: false });
+  const signed = await signer.sign({
+    method: "PUT", protocol: "http:", hostname: url.hostname, port: Number(url.port), path: url.pathname, query: {},
+    headers: { host: url.host, "content-length": String(Buffer.byteLength(body)), ...headers },
+  });
+  const res = await fetch(url, { method: "PUT", headers: signed.headers as Record<string, string>, body });
+  return { status: res.status, text: await res.text() };
+}
+
+describe("S3 API: a body that is not what was declared", () => {
+  const hex = (text: string) => nodeHash("sha256").update(text).digest("hex");
+  const md5b64 = (text: string) => nodeHash("md5").update(text).digest("base64");
+
+  it("is accepted when it matches its signed payload hash and MD5 (so the refusals below can be told apart)", async () => {
+    const res = await signedPut("declared/ok.json", { "x-amz-content-sha256": hex("original"), "content-md5": md5b64("original") }, "original");
+    expect(res.status, res.text).toBe(200);
+    expect(readFileSync(path.join(emu.folderOf(volumeId), "declared", "ok.json"), "utf8")).toBe("original");
+  });
+
+  it("a body other than the signed payload hash is XAmzContentSHA256Mismatch, and nothing is written", async () => {
+    const res = await signedPut("declared/tampered.json", { "x-amz-content-sha256": hex("original") }, "tampered");
+    expect(res.status).toBe(400);
+    expect(res.text).toContain("<Code>XAmzContentSHA256Mismatch</Code>");
+    expect(existsSync(path.join(emu.folderOf(volumeId), "declared", "tampered.json"))).toBe(false);
+  });
+
+  it("a body other than its Content-MD5 is BadDigest, and nothing is written", async () => {
+    const res = await signedPut("declared/damaged.json", { "x-amz-content-sha256": "UNSIGNED-PAYLOAD", "content-md5": md5b64("original") }, "damaged!");
+    expect(res.status).toBe(400);
+    expect(res.text).toContain("<Code>BadDigest</Code>");
+    expect(existsSync(path.join(emu.folderOf(volumeId), "declared", "damaged.json"))).toBe(false);
+    expect(readdirSync(path.join(emu.folderOf(volumeId), ".s3-tmp"))).toEqual([]);
   });
 });
