@@ -43,6 +43,10 @@ export function checkAgainstCatalog(config: PreflightConfig, catalog: Catalog): 
     problems.push(`${key("dataCenter", config.dataCenter)}: not a data center in RunPod's catalog; it has ${catalog.dataCenters.map((d) => d.id).join(", ")}`);
     return { problems, warnings };
   }
+  // Without the availability lists (RunPod sends them only when asked) nothing can be said: a warning, not a failure.
+  if (dc.gpuAvailability === undefined || dc.cpuAvailability === undefined) {
+    warnings.push(`the catalog gave no GPU or CPU availability for ${dc.id}: gpuPools and webCpuFlavor were not checked`);
+  }
   // A data center lists GPU types (or pools) it has; a pool counts when one of its types with a serverless price is there.
   const here = new Set((dc.gpuAvailability ?? []).filter((g) => offered(g.availability)).map((g) => g.id));
   const poolsHere = new Set<string>();
@@ -50,12 +54,12 @@ export function checkAgainstCatalog(config: PreflightConfig, catalog: Catalog): 
     if (gpu.pool && gpu.price.serverless !== undefined && gpu.price.serverless > 0 && (here.has(gpu.id) || here.has(gpu.pool))) poolsHere.add(gpu.pool);
   }
   const missingPools = config.gpuPools.filter((pool) => !poolsHere.has(pool));
-  if (missingPools.length > 0) {
+  if (dc.gpuAvailability !== undefined && missingPools.length > 0) {
     problems.push(`${key("gpuPools", config.gpuPools.join(","))}: ${missingPools.join(", ")} offer${missingPools.length === 1 ? "s" : ""} no serverless ` +
       `capacity in ${dc.id}; available there: ${[...poolsHere].sort().join(", ") || "none"}`);
   }
   const flavorsHere = new Set((dc.cpuAvailability ?? []).filter((c) => offered(c.availability)).map((c) => c.id.split("-")[0]!));
-  if (!flavorsHere.has(config.webCpuFlavor)) {
+  if (dc.cpuAvailability !== undefined && !flavorsHere.has(config.webCpuFlavor)) {
     problems.push(`${key("webCpuFlavor", config.webCpuFlavor)}: not offered in ${dc.id}; available there: ${[...flavorsHere].sort().join(", ") || "none"}`);
   }
   if (!hasS3Api(config.dataCenter)) {
@@ -81,7 +85,9 @@ export async function runPreflight(config: PreflightConfig, options: PreflightOp
   const client = createRunPodRestClient({ apiKey, baseURL, fetch: options.fetch, timeoutMs: options.timeoutMs ?? 10_000, maxRetries: 1, maxRetryAfterMs: 5_000 });
   let catalog: Catalog;
   try {
-    const [gpus, cpus, dataCenters] = await Promise.all([client.catalog.gpus(), client.catalog.cpus(), client.catalog.datacenters()]);
+    const [gpus, cpus, dataCenters] = await Promise.all([
+      client.catalog.gpus(), client.catalog.cpus(), client.catalog.datacenters({ include: ["GPU_AVAILABILITY", "CPU_AVAILABILITY"] }),
+    ]);
     catalog = { gpus, cpus, dataCenters };
   } catch (error) {
     const reason = (error instanceof Error ? error.message : String(error)).split(apiKey).join("***");

@@ -229,8 +229,9 @@ export function createRunPodRestClient(settings: RunPodRestSettings = {}) {
       cpus: (o: RequestOptions = {}) =>
         request({ method: "GET", path: "/v2/catalog/cpus", idempotent: true, signal: o.signal,
           schema: objectOf("cpus", cpuTypeSchema) }).then((r) => r.cpus),
-      datacenters: (o: RequestOptions = {}) =>
-        request({ method: "GET", path: "/v2/catalog/datacenters", idempotent: true, signal: o.signal,
+      /** `include`: the availability lists RunPod adds only when asked (GPU_AVAILABILITY, CPU_AVAILABILITY). */
+      datacenters: (o: RequestOptions & { include?: ("GPU_AVAILABILITY" | "CPU_AVAILABILITY")[] } = {}) =>
+        request({ method: "GET", path: `/v2/catalog/datacenters${o.include?.length ? `?include=${o.include.join(",")}` : ""}`, idempotent: true, signal: o.signal,
           schema: objectOf("dataCenters", dataCenterSchema) }).then((r) => r.dataCenters),
     },
   };

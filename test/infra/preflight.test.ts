@@ -53,6 +53,18 @@ describe("preflight against the live catalog", () => {
     expect(checkAgainstCatalog(ok, { gpus, cpus: [], dataCenters: [dc("NONE")] }).problems[0]).toContain("ADA_24 offers no serverless capacity in EU-RO-1; available there: none");
   });
 
+  it("asks for the availability lists RunPod sends only on request; without them it warns instead of failing", async () => {
+    await fetch(`${baseURL}/_emulator/requests`, { method: "DELETE" });
+    await runPreflight(ok, { apiKey: API_KEY, baseURL });
+    const { requests } = (await (await fetch(`${baseURL}/_emulator/requests`)).json()) as { requests: { path: string }[] };
+    expect(requests.map((r) => r.path)).toContain("/v2/catalog/datacenters");
+    const plain = (await (await fetch(`${baseURL}/v2/catalog/datacenters`, { headers: { authorization: `Bearer ${API_KEY}` } })).json()) as any;
+    expect(plain.dataCenters[0].gpuAvailability).toBeUndefined();
+    const { problems, warnings } = checkAgainstCatalog({ ...ok, gpuPools: ["HOPPER_141"] }, { gpus: [], cpus: [], dataCenters: [{ id: "EU-RO-1" }] });
+    expect(problems).toEqual([]);
+    expect(warnings).toEqual(["the catalog gave no GPU or CPU availability for EU-RO-1: gpuPools and webCpuFlavor were not checked"]);
+  });
+
   it("offline (or a refused key) it is skipped, saying why, without the key", async () => {
     const refused = await runPreflight(ok, { apiKey: "wrong-key-should-not-leak", baseURL });
     expect(refused.checked).toBe(false);

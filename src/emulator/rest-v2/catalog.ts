@@ -6,6 +6,8 @@ import { CATALOG_CPUS, CATALOG_DATACENTERS, CATALOG_GPUS, type CatalogDataCenter
 import { problem, type ById, type RestV2Context } from "./context";
 
 interface DataCenterQuery {
+  /** GPU_AVAILABILITY, CPU_AVAILABILITY: as on RunPod, the availability lists come only when asked for. */
+  include?: string[];
   regions?: string[];
   networkVolumeTypes?: string[];
   compliance?: string[];
@@ -22,15 +24,26 @@ const matches = (dc: CatalogDataCenter, q: DataCenterQuery): boolean =>
   anyOf(q.compliance, dc.compliance) &&
   (q.globalNetwork === undefined || q.globalNetwork === dc.globalNetwork);
 
+function withIncluded(dc: CatalogDataCenter, include: string[] | undefined): Partial<CatalogDataCenter> {
+  const { gpuAvailability, cpuAvailability, ...rest } = dc;
+  return {
+    ...rest,
+    ...(include?.includes("GPU_AVAILABILITY") ? { gpuAvailability } : {}),
+    ...(include?.includes("CPU_AVAILABILITY") ? { cpuAvailability } : {}),
+  };
+}
+
 export const catalogPlugin: FastifyPluginAsync<RestV2Context> = async (api) => {
   api.get("/v2/catalog/gpus", async () => ({ gpus: CATALOG_GPUS }));
   api.get("/v2/catalog/cpus", async () => ({ cpus: CATALOG_CPUS }));
   api.get<{ Querystring: DataCenterQuery }>("/v2/catalog/datacenters", async (request) =>
-    ({ dataCenters: CATALOG_DATACENTERS.filter((dc) => matches(dc, request.query)) }));
+    ({ dataCenters: CATALOG_DATACENTERS.filter((dc) => matches(dc, request.query)).map((dc) => withIncluded(dc, request.query.include)) }));
   api.get<ById>("/v2/catalog/gpus/:id", async (request, reply) =>
     CATALOG_GPUS.find((g) => g.id === request.params.id) ?? problem(reply, 404, `gpu ${request.params.id} not found`));
   api.get<ById>("/v2/catalog/cpus/:id", async (request, reply) =>
     CATALOG_CPUS.find((c) => c.id === request.params.id) ?? problem(reply, 404, `cpu ${request.params.id} not found`));
-  api.get<ById>("/v2/catalog/datacenters/:id", async (request, reply) =>
-    CATALOG_DATACENTERS.find((d) => d.id === request.params.id) ?? problem(reply, 404, `data center ${request.params.id} not found`));
+  api.get<ById & { Querystring: DataCenterQuery }>("/v2/catalog/datacenters/:id", async (request, reply) => {
+    const dc = CATALOG_DATACENTERS.find((d) => d.id === request.params.id);
+    return dc ? withIncluded(dc, request.query.include) : problem(reply, 404, `data center ${request.params.id} not found`);
+  });
 };
