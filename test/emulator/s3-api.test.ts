@@ -244,3 +244,26 @@ describe("S3 API: a body that is not what was declared", () => {
     expect(readdirSync(path.join(emu.folderOf(volumeId), ".s3-tmp"))).toEqual([]);
   });
 });
+
+describe("S3 API: the AWS SDK's default checksums", () => {
+  it("a streamed upload (aws-chunked body, CRC32 in a trailer) lands byte for byte, its checksum checked", async () => {
+    const { Readable } = await import("node:stream");
+    const { S3Client } = await import("@aws-sdk/client-s3");
+    // The SDK's defaults (checksums WHEN_SUPPORTED): a stream body goes as aws-chunked with a trailing x-amz-checksum-crc32.
+    const s3 = new S3Client({ region: "EU-RO-1", endpoint: emu.s3Url, forcePathStyle: true, credentials: S3_KEY, maxAttempts: 1 });
+    const seen: { sha?: string; encoding?: string }[] = [];
+    s3.middlewareStack.add((next) => async (args) => {
+      const headers = (args.request as { headers: Record<string, string> }).headers;
+      seen.push({ sha: headers["x-amz-content-sha256"], encoding: headers["content-encoding"] });
+      return next(args);
+    }, { step: "finalizeRequest", priority: "low" });
+    try {
+      const bytes = randomBytes(300_000);
+      await s3.send(new PutObjectCommand({ Bucket: volumeId, Key: "chunked/blob.bin", Body: Readable.from([bytes.subarray(0, 100_000), bytes.subarray(100_000)]), ContentLength: bytes.length }));
+      expect(readFileSync(path.join(emu.folderOf(volumeId), "chunked", "blob.bin"))).toEqual(bytes);
+      expect(seen.at(-1)).toMatchObject({ encoding: expect.stringContaining("aws-chunked"), sha: expect.stringMatching(/^STREAMING-/) });
+    } finally {
+      s3.destroy();
+    }
+  });
+});
