@@ -17,7 +17,6 @@ import {
   networkVolumeSchema,
   podSchema,
   problemSchema,
-  workersSchema,
   type CreateEndpointBody,
   type CreateNetworkVolumeBody,
   type CreatePodBody,
@@ -170,9 +169,6 @@ export function createRunPodRestClient(settings: RunPodRestSettings = {}) {
 
   return {
     networkVolumes: {
-      list: (o: RequestOptions = {}) =>
-        request({ method: "GET", path: "/v2/network-volumes", idempotent: true, signal: o.signal,
-          schema: objectOf("networkVolumes", networkVolumeSchema) }).then((r) => r.networkVolumes),
       get: (volumeId: string, o: RequestOptions = {}) =>
         request({ method: "GET", path: `/v2/network-volumes/${id(volumeId)}`, idempotent: true, signal: o.signal,
           schema: networkVolumeSchema() }),
@@ -186,9 +182,6 @@ export function createRunPodRestClient(settings: RunPodRestSettings = {}) {
         request<void>({ method: "DELETE", path: `/v2/network-volumes/${id(volumeId)}`, idempotent: true, signal: o.signal }),
     },
     endpoints: {
-      list: (o: RequestOptions = {}) =>
-        request({ method: "GET", path: "/v2/serverless", idempotent: true, signal: o.signal,
-          schema: objectOf("endpoints", endpointSchema) }).then((r) => r.endpoints),
       get: (endpointId: string, o: RequestOptions = {}) =>
         request({ method: "GET", path: `/v2/serverless/${id(endpointId)}`, idempotent: true, signal: o.signal,
           schema: endpointSchema() }),
@@ -200,14 +193,8 @@ export function createRunPodRestClient(settings: RunPodRestSettings = {}) {
           signal: o.signal, schema: endpointSchema() }),
       delete: (endpointId: string, o: RequestOptions = {}) =>
         request<void>({ method: "DELETE", path: `/v2/serverless/${id(endpointId)}`, idempotent: true, signal: o.signal }),
-      workers: (endpointId: string, o: RequestOptions = {}) =>
-        request({ method: "GET", path: `/v2/serverless/${id(endpointId)}/workers`, idempotent: true,
-          signal: o.signal, schema: workersSchema() }),
     },
     pods: {
-      list: (o: RequestOptions = {}) =>
-        request({ method: "GET", path: "/v2/pods", idempotent: true, signal: o.signal,
-          schema: objectOf("pods", podSchema) }).then((r) => r.pods),
       get: (podId: string, o: RequestOptions = {}) =>
         request({ method: "GET", path: `/v2/pods/${id(podId)}`, idempotent: true, signal: o.signal, schema: podSchema() }),
       create: (body: CreatePodBody, o: RequestOptions = {}) =>

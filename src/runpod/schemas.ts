@@ -57,15 +57,6 @@ export function endpointSchema() {
 }
 export type Endpoint = z.infer<ReturnType<typeof endpointSchema>>;
 
-export function workersSchema() {
-  return z
-    .object({
-      workers: z.array(z.object({ id: z.string(), status: z.string() }).passthrough()),
-      summary: z.object({ running: z.number(), idle: z.number(), initializing: z.number(), total: z.number() }).passthrough(),
-    })
-    .passthrough();
-}
-
 export function podSchema() {
   return z
     .object({
