@@ -1,7 +1,7 @@
 // The emulator's catalog: a few GPU types, CPU flavors and data centers shaped like REST v2's GpuType,
 // CpuType and DataCenter, and the storage rates RunPod publishes (the catalog has none). These are the
 // emulator's own prices, and the ones its billing charges: GPU and CPU prices are deliberately NOT the
-// cost model's dated fallback table (src/infra/cost PRICE_TABLE: RTX 4090 $0.00031/s, every CPU flavor
+// cost model's dated fallback table (src/infra/cost PRICE_TABLE: RTX 4090 $0.00031/s, cpu3g
 // $0.04/vCPU-h), so a test can tell an estimate made from the live catalog from one made from the table.
 
 export type VolumeType = "STANDARD" | "HIGH_PERFORMANCE";
