@@ -16,6 +16,9 @@ export const GPU_POOLS = [
 
 export const CPU_FLAVORS = ["cpu3c", "cpu3g", "cpu3m", "cpu5c", "cpu5g", "cpu5m"] as const;
 
+/** CUDA versions a RunPod host may offer (an endpoint's `gpu.minCudaVersion`, the catalog's `cudaVersions`). */
+export const CUDA_VERSIONS = ["11.8", "12.0", "12.1", "12.2", "12.3", "12.4", "12.5", "12.6", "12.7", "12.8", "12.9", "13.0"] as const;
+
 const integer = (min: number, max: number) =>
   z.coerce.number({ invalid_type_error: `must be a whole number from ${min} to ${max}` })
     .int(`must be a whole number from ${min} to ${max}`)
@@ -74,6 +77,11 @@ export const stackConfigSchema = z.object({
   executionTimeoutMs: integer(5_000, 86_400_000).default(600_000),
 
   workerImage: requiredImage,
+  /**
+   * The CUDA the worker image is built for, so the endpoint only gets hosts whose driver runs it (gpu.minCudaVersion).
+   * docker/worker.Dockerfile's base, vLLM 0.33's default image, is CUDA 13.0 (driver ≥ 580); its -cu129 variant is 12.9.
+   */
+  workerCudaVersion: z.enum(CUDA_VERSIONS).default("13.0"),
   /** Model the worker serves: a Hugging Face id (cached on the volume) or a path under /runpod-volume. */
   model: z.string().min(1, "must name a model").default("Qwen/Qwen2.5-7B-Instruct-AWQ"),
   maxModelLen: integer(512, 1_048_576).default(8192),

@@ -75,6 +75,8 @@ describe("stack config", () => {
     [{ webImage: "Not An Image" }, 'metahuman:webImage = "Not An Image": must be a container image reference'],
     [{ budgetMonthlyUsd: "-3" }, 'metahuman:budgetMonthlyUsd = "-3": must be a positive number of US dollars'],
     [{ gpuMemoryUtilization: "1.5" }, 'metahuman:gpuMemoryUtilization = "1.5": must be a fraction between 0.1 and 0.98'],
+    [{ workerCudaVersion: "13" }, 'metahuman:workerCudaVersion = "13": must be one of 11.8, 12.0, 12.1, 12.2, 12.3, 12.4, 12.5, 12.6, 12.7, 12.8, 12.9, 13.0'],
+    [{ workerCudaVersion: "cu129" }, 'metahuman:workerCudaVersion = "cu129": must be one of 11.8,'],
     [{ workersMin: "4", workersMax: "3" }, "metahuman:workersMin = 4: must not exceed workersMax (3)"],
     [{ workerMax: "3" }, "metahuman:workerMax is not a known setting"],
   ];
