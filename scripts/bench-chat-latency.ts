@@ -76,7 +76,7 @@ export function summary(samples: readonly number[]): { n: number; p50_ms: number
 
 // ---------------------------------------------------------------------------------------------- processes
 
-interface Child {
+export interface Child {
   proc: ChildProcess;
   output(): string;
   stop(): Promise<void>;
@@ -115,7 +115,7 @@ function startChild(command: string, args: string[], env: NodeJS.ProcessEnv, rea
   });
 }
 
-async function startEmulatorProcess(settings: ChatLatencySettings): Promise<{ child: Child; info: BenchEmulatorInfo }> {
+export async function startEmulatorProcess(settings: ChatLatencySettings): Promise<{ child: Child; info: BenchEmulatorInfo }> {
   const env = {
     ...withoutRunpodVars(process.env),
     BENCH_TOKEN_DELAY_MS: String(settings.tokenDelayMs),
@@ -126,7 +126,7 @@ async function startEmulatorProcess(settings: ChatLatencySettings): Promise<{ ch
   return { child, info: JSON.parse(match[1]!) as BenchEmulatorInfo };
 }
 
-interface WebServer {
+export interface WebServer {
   url: string;
   monitoringToken: string;
   cookie: string;
@@ -134,7 +134,7 @@ interface WebServer {
   root: string;
 }
 
-async function startWebServer(info: BenchEmulatorInfo, endpointId: string): Promise<WebServer> {
+export async function startWebServer(info: BenchEmulatorInfo, endpointId: string): Promise<WebServer> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "mh-bench-web-"));
   const password = randomBytes(12).toString("hex");
   await setPassword(MetaHumanPaths.open(root), "bench", password);
@@ -173,7 +173,7 @@ function withoutRunpodVars(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 export type Arm = "ours" | "oursAdapter" | "metahumanStyle" | "runpodSdk";
 export const ARMS: readonly Arm[] = ["ours", "oursAdapter", "metahumanStyle", "runpodSdk"];
 
-interface Sample {
+export interface Sample {
   arm: Arm;
   ok: boolean;
   error?: string;
@@ -183,7 +183,7 @@ interface Sample {
 }
 
 /** A message of `tokens` words (the echo engine's tokens), starting with a marker that names the job. */
-function message(marker: string, tokens: number): string {
+export function message(marker: string, tokens: number): string {
   return [marker, ...Array.from({ length: tokens - 1 }, (_, i) => `w${i}`)].join(" ");
 }
 
@@ -209,13 +209,13 @@ function metahumanReads(output: unknown): string {
   return typeof response === "string" ? response : "";
 }
 
-interface Target {
+export interface Target {
   info: BenchEmulatorInfo;
   endpointId: string;
   web: WebServer;
 }
 
-async function oursChat(target: Target, text: string, maxTokens: number): Promise<Omit<Sample, "arm" | "marker">> {
+export async function oursChat(target: Target, text: string, maxTokens: number): Promise<Omit<Sample, "arm" | "marker">> {
   const started = performance.now();
   let first = NaN;
   let last = NaN;
