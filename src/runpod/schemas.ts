@@ -39,7 +39,12 @@ export function endpointSchema() {
       image: z.string().optional(),
       env: z.record(z.string()).optional(),
       gpu: z
-        .object({ pools: z.array(z.string()), count: z.number().int().optional() })
+        .object({
+          pools: z.array(z.string()),
+          count: z.number().int().optional(),
+          minCudaVersion: z.string().nullable().optional(),
+          allowedCudaVersions: z.array(z.string()).optional(),
+        })
         .passthrough()
         .nullable()
         .optional(),
@@ -91,6 +96,8 @@ export function gpuTypeSchema() {
       pool: z.string().nullable(),
       memory: z.number(),
       price: z.object({ secure: z.number(), community: z.number(), serverless: z.number().optional() }).passthrough(),
+      /** The CUDA versions hosts with this GPU run; RunPod may leave it out. */
+      cudaVersions: z.array(z.object({ version: z.string(), available: z.boolean() }).passthrough()).optional(),
     })
     .passthrough();
 }
@@ -155,7 +162,8 @@ export interface CreateEndpointBody {
   type: "QUEUE" | "LOAD_BALANCER";
   image?: string;
   env?: Record<string, string>;
-  gpu?: { pools: string[]; count?: number };
+  /** minCudaVersion: "" (PATCH only) removes it. */
+  gpu?: { pools: string[]; count?: number; minCudaVersion?: string; allowedCudaVersions?: string[] };
   cpu?: { id: string; vcpuCount: number }[];
   workers?: EndpointWorkersBody;
   scaling: EndpointScaling;

@@ -131,6 +131,61 @@ describe("ServerlessEndpoint", () => {
     await expect(serverlessEndpointProvider.delete!(id, updated)).resolves.toBeUndefined();
   });
 
+  it("carries minCudaVersion: created with it, the emulator's answer holds it, a change is a PATCH (not a replace), drift and removal", async () => {
+    const inputs = await checked<ServerlessEndpointInputs>(serverlessEndpointProvider, { ...base, minCudaVersion: "13.0" });
+    await emu.call("DELETE", "/_emulator/requests", undefined, null);
+    const { id, outs: created } = await serverlessEndpointProvider.create!(inputs);
+    const outs = created!;
+    const post = (await emu.requests()).find((r) => r.method === "POST" && r.path === "/v2/serverless");
+    expect((post?.body as any).gpu).toEqual({ pools: ["ADA_24"], count: 1, minCudaVersion: "13.0" });
+    expect((await emu.call("GET", `/v2/serverless/${id}`)).body.gpu).toMatchObject({ pools: ["ADA_24"], minCudaVersion: "13.0" });
+    expect(outs.minCudaVersion).toBe("13.0");
+    expect(await serverlessEndpointProvider.diff!(id, outs, inputs)).toMatchObject({ changes: false });
+
+    // The image moves to a CUDA 12.9 build: an update in place, the whole gpu block sent with the new version.
+    const older = { ...inputs, minCudaVersion: "12.9" };
+    expect(await serverlessEndpointProvider.diff!(id, outs, older)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+    await emu.call("DELETE", "/_emulator/requests", undefined, null);
+    const updated = (await serverlessEndpointProvider.update!(id, outs, older)).outs as ServerlessEndpointOutputs;
+    const patch = (await emu.requests()).find((r) => r.method === "PATCH");
+    expect((patch?.body as any).gpu).toEqual({ pools: ["ADA_24"], count: 1, minCudaVersion: "12.9" });
+    expect(updated.minCudaVersion).toBe("12.9");
+    expect((await emu.call("GET", `/v2/serverless/${id}`)).body.gpu.minCudaVersion).toBe("12.9");
+
+    // Cleared by hand in RunPod's console: a refresh shows it, and the next up puts it back.
+    await emu.call("PATCH", `/v2/serverless/${id}`, { gpu: { minCudaVersion: "" } });
+    const refreshed = (await serverlessEndpointProvider.read!(id, updated)).props as ServerlessEndpointOutputs;
+    expect(refreshed.minCudaVersion).toBeUndefined();
+    expect(await serverlessEndpointProvider.diff!(id, refreshed, older)).toMatchObject({ changes: true, replaces: [] });
+    const restored = (await serverlessEndpointProvider.update!(id, refreshed, older)).outs as ServerlessEndpointOutputs;
+    expect(restored.minCudaVersion).toBe("12.9");
+
+    // Dropped from the inputs: the PATCH clears it (an empty minCudaVersion, as the spec's update allows).
+    const { minCudaVersion: _cuda, ...without } = older;
+    const cleared = (await serverlessEndpointProvider.update!(id, restored, without)).outs as ServerlessEndpointOutputs;
+    expect(cleared.minCudaVersion).toBeUndefined();
+    expect((await emu.call("GET", `/v2/serverless/${id}`)).body.gpu.minCudaVersion).toBeNull();
+    await serverlessEndpointProvider.delete!(id, cleared);
+  });
+
+  it("check and the emulator refuse a CUDA version that is not major.minor; a CPU endpoint takes none", async () => {
+    const result = await serverlessEndpointProvider.check!({} as never, { ...base, minCudaVersion: "13" } as never);
+    expect(result.failures?.map((f) => f.reason)).toEqual([
+      'ServerlessEndpoint input minCudaVersion: got "13"; allowed: a CUDA version such as "13.0"',
+    ]);
+    const { gpuPools: _pools, ...cpuBase } = base;
+    const cpu = await serverlessEndpointProvider.check!({} as never, { ...cpuBase, cpu: [{ flavor: "cpu3c", vcpuCount: 2 }], minCudaVersion: "13.0" } as never);
+    expect(cpu.failures?.map((f) => f.reason)).toEqual([
+      'ServerlessEndpoint input minCudaVersion: got "13.0"; allowed: only with gpuPools (a CPU endpoint has no CUDA)',
+    ]);
+    const refused = await emu.call("POST", "/v2/serverless", {
+      name: "x", type: "QUEUE", image: "worker:1", gpu: { pools: ["ADA_24"], minCudaVersion: "13" },
+      scaling: { type: "QUEUE_DELAY", queueDelay: 4 },
+    });
+    expect(refused.status).toBe(422);
+    expect(JSON.stringify(refused.body.errors)).toContain("minCudaVersion");
+  });
+
   it("check refuses both or neither compute family and a bad idle timeout", async () => {
     const result = await serverlessEndpointProvider.check!({} as never, { ...base, idleTimeout: 0 } as never);
     expect(result.failures?.map((f) => f.reason)).toEqual([

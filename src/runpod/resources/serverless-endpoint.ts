@@ -19,6 +19,8 @@ export interface ServerlessEndpointArgs {
   readonly gpuPools?: pulumi.Input<pulumi.Input<string>[]>;
   /** GPUs per worker; default 1. */
   readonly gpuCount?: pulumi.Input<number>;
+  /** Lowest CUDA version a worker's host must offer, e.g. "13.0" (what the image is built for); GPU endpoints only. */
+  readonly minCudaVersion?: pulumi.Input<string>;
   /** CPU flavors for a CPU endpoint; give this or `gpuPools`. */
   readonly cpu?: pulumi.Input<pulumi.Input<{ flavor: string; vcpuCount: number }>[]>;
   /** Workers kept running without work (each one is billed). */
@@ -49,6 +51,7 @@ export interface ServerlessEndpointInputs {
   env: Record<string, string>;
   gpuPools?: string[];
   gpuCount?: number;
+  minCudaVersion?: string;
   cpu?: { flavor: string; vcpuCount: number }[];
   workersMin: number;
   workersMax: number;
@@ -77,6 +80,7 @@ export function serverlessEndpointInputSchema() {
       env: z.record(z.string({ invalid_type_error: "allowed: string values" })).default({}),
       gpuPools: z.array(z.string().min(1)).min(1, "allowed: at least one GPU pool id such as ADA_24").optional(),
       gpuCount: int("an integer ≥ 1").min(1, "allowed: an integer ≥ 1").optional(),
+      minCudaVersion: z.string().regex(/^\d+\.\d+$/, 'allowed: a CUDA version such as "13.0"').optional(),
       cpu: z
         .array(z.object({ flavor: z.string().min(1), vcpuCount: int("an integer ≥ 2").min(2, "allowed: an integer ≥ 2") }).strict())
         .min(1, "allowed: at least one CPU flavor")
@@ -96,6 +100,9 @@ export function serverlessEndpointInputSchema() {
     .superRefine((v, ctx) => {
       if ((v.gpuPools === undefined) === (v.cpu === undefined)) {
         ctx.addIssue({ code: "custom", path: ["gpuPools"], message: "allowed: exactly one of gpuPools and cpu" });
+      }
+      if (v.minCudaVersion !== undefined && v.cpu !== undefined) {
+        ctx.addIssue({ code: "custom", path: ["minCudaVersion"], message: "allowed: only with gpuPools (a CPU endpoint has no CUDA)" });
       }
       if (v.queueDelay !== undefined && v.requestCount !== undefined) {
         ctx.addIssue({ code: "custom", path: ["requestCount"], message: "allowed: only one of queueDelay and requestCount" });
@@ -123,9 +130,11 @@ function scalingBody(inputs: ServerlessEndpointInputs) {
   };
 }
 
-function computeBody(inputs: ServerlessEndpointInputs) {
+/** `clearCuda`: on PATCH an empty minCudaVersion removes it (the spec's UpdateEndpointGpuConfig); a create leaves it out. */
+function computeBody(inputs: ServerlessEndpointInputs, clearCuda = false) {
+  const cuda = inputs.minCudaVersion !== undefined ? { minCudaVersion: inputs.minCudaVersion } : clearCuda ? { minCudaVersion: "" } : {};
   return inputs.gpuPools !== undefined
-    ? { gpu: { pools: inputs.gpuPools, count: inputs.gpuCount ?? 1 } }
+    ? { gpu: { pools: inputs.gpuPools, count: inputs.gpuCount ?? 1, ...cuda } }
     : { cpu: (inputs.cpu ?? []).map((c) => ({ id: c.flavor, vcpuCount: c.vcpuCount })) };
 }
 
@@ -137,6 +146,7 @@ function endpointOutputs(endpoint: Endpoint, previous: Partial<ServerlessEndpoin
     image: endpoint.image ?? "",
     env: endpoint.env ?? {},
     ...(endpoint.gpu ? { gpuPools: endpoint.gpu.pools, gpuCount: endpoint.gpu.count ?? 1 } : {}),
+    ...(endpoint.gpu?.minCudaVersion ? { minCudaVersion: endpoint.gpu.minCudaVersion } : {}),
     ...(endpoint.cpu ? { cpu: endpoint.cpu.map((c) => ({ flavor: c.id, vcpuCount: c.vcpuCount })) } : {}),
     workersMin: endpoint.workers.min,
     workersMax: endpoint.workers.max,
@@ -153,7 +163,7 @@ function endpointOutputs(endpoint: Endpoint, previous: Partial<ServerlessEndpoin
 
 const FAMILY = (v: Partial<ServerlessEndpointInputs>) => (v.gpuPools !== undefined ? "gpu" : v.cpu !== undefined ? "cpu" : UNKNOWN);
 const UPDATABLE = [
-  "name", "image", "env", "gpuPools", "gpuCount", "cpu", "workersMin", "workersMax", "idleTimeout", "queueDelay",
+  "name", "image", "env", "gpuPools", "gpuCount", "minCudaVersion", "cpu", "workersMin", "workersMax", "idleTimeout", "queueDelay",
   "requestCount", "flashboot", "executionTimeoutMs", "networkVolumeId", "dataCenterIds", "containerDiskGb",
 ] as const;
 
@@ -194,7 +204,7 @@ export const serverlessEndpointProvider = defineResourceProvider<ServerlessEndpo
     if (changed.includes("name")) body.name = news.name;
     if (changed.includes("image")) body.image = news.image;
     if (changed.includes("env")) body.env = news.env ?? {};
-    if (changed.includes("gpuPools") || changed.includes("gpuCount") || changed.includes("cpu")) Object.assign(body, computeBody(news));
+    if (["gpuPools", "gpuCount", "minCudaVersion", "cpu"].some((key) => changed.includes(key))) Object.assign(body, computeBody(news, true));
     if (changed.includes("flashboot")) body.flashboot = news.flashboot;
     if (changed.includes("executionTimeoutMs")) body.timeout = news.executionTimeoutMs;
     if (changed.includes("networkVolumeId")) body.networkVolumes = news.networkVolumeId ? [news.networkVolumeId] : [];
@@ -211,6 +221,7 @@ export class ServerlessEndpoint extends pulumi.dynamic.Resource {
   public readonly name!: pulumi.Output<string>;
   public readonly image!: pulumi.Output<string>;
   public readonly gpuPools!: pulumi.Output<string[] | undefined>;
+  public readonly minCudaVersion!: pulumi.Output<string | undefined>;
   public readonly workersMin!: pulumi.Output<number>;
   public readonly workersMax!: pulumi.Output<number>;
   public readonly idleTimeout!: pulumi.Output<number>;
