@@ -75,6 +75,8 @@ export class MetaHumanStack extends pulumi.ComponentResource {
         HF_HUB_CACHE,
       },
       gpuPools: config.gpuPools,
+      // Only hosts whose driver runs the image's CUDA (vLLM 0.33's default image needs 13.0, driver ≥ 580).
+      minCudaVersion: config.workerCudaVersion,
       workersMin: config.workersMin,
       workersMax: config.workersMax,
       idleTimeout: config.idleTimeout,

@@ -37,7 +37,7 @@ function output(name: string) {
 beforeAll(() => {
   const result = spawnSync(
     process.execPath,
-    ["--import", "tsx", "test/infra/fixtures/run-program-with-mocks.ts", API_KEY, SESSION_SECRET, JSON.stringify({ "metahuman:workersMax": "4" })],
+    ["--import", "tsx", "test/infra/fixtures/run-program-with-mocks.ts", API_KEY, SESSION_SECRET, JSON.stringify({ "metahuman:workersMax": "4", "metahuman:workerCudaVersion": "12.9" })],
     { encoding: "utf8", timeout: 120_000 },
   );
   if (result.status !== 0) throw new Error(`the program failed under mocks:\n${result.stderr}`);
@@ -68,6 +68,7 @@ describe("the program", () => {
       gpuPools: ["ADA_24"],
       workersMin: 0,
       workersMax: 4, // from the stack config, not the default
+      minCudaVersion: "12.9", // metahuman:workerCudaVersion from the stack config (default 13.0)
       idleTimeout: 5,
       queueDelay: 4,
       flashboot: "FLASHBOOT",
