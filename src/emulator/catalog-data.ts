@@ -17,6 +17,8 @@ export interface CatalogGpu {
   /** USD per hour per GPU. */
   price: { secure: number; community: number; serverless: number };
   maxCount: { secure: number; community: number };
+  /** The spec's CudaVersionAvailability list: which CUDA versions hosts with this GPU run. */
+  cudaVersions: { version: string; available: boolean }[];
 }
 
 export interface CatalogCpu {
@@ -43,18 +45,24 @@ export interface CatalogDataCenter {
 /** Serverless per-second rates are quoted per hour in the catalog. */
 const perHour = (perSecond: number) => Math.round(perSecond * 3600 * 10_000) / 10_000;
 
+/** The CUDA versions the emulator's hosts know; each GPU type runs those up to its newest driver's. */
+const CUDA_VERSIONS = ["12.4", "12.6", "12.8", "12.9", "13.0"];
+
+// The RTX A4000 hosts (AMPERE_16) have no driver ≥ 580: no CUDA 13, which vLLM 0.33's default image needs.
 export const CATALOG_GPUS: CatalogGpu[] = [
-  gpu("NVIDIA GeForce RTX 4090", "RTX 4090", "ADA_24", 24, 0.74, 0.37, perHour(0.00034)),
-  gpu("NVIDIA A100 80GB PCIe", "A100 PCIe", "AMPERE_80", 80, 1.69, 1.22, perHour(0.00082)),
-  gpu("NVIDIA A100-SXM4-80GB", "A100 SXM", "AMPERE_80", 80, 1.79, 1.42, perHour(0.00082)),
-  gpu("NVIDIA RTX A6000", "RTX A6000", "AMPERE_48", 48, 0.52, 0.35, perHour(0.00037)),
-  gpu("NVIDIA RTX A4000", "RTX A4000", "AMPERE_16", 16, 0.27, 0.18, perHour(0.00018)),
+  gpu("NVIDIA GeForce RTX 4090", "RTX 4090", "ADA_24", 24, 0.74, 0.37, perHour(0.00034), "13.0"),
+  gpu("NVIDIA A100 80GB PCIe", "A100 PCIe", "AMPERE_80", 80, 1.69, 1.22, perHour(0.00082), "13.0"),
+  gpu("NVIDIA A100-SXM4-80GB", "A100 SXM", "AMPERE_80", 80, 1.79, 1.42, perHour(0.00082), "13.0"),
+  gpu("NVIDIA RTX A6000", "RTX A6000", "AMPERE_48", 48, 0.52, 0.35, perHour(0.00037), "13.0"),
+  gpu("NVIDIA RTX A4000", "RTX A4000", "AMPERE_16", 16, 0.27, 0.18, perHour(0.00018), "12.8"),
 ];
 
-function gpu(id: string, name: string, pool: string, memory: number, secure: number, community: number, serverless: number): CatalogGpu {
+function gpu(id: string, name: string, pool: string, memory: number, secure: number, community: number, serverless: number, newestCuda: string): CatalogGpu {
+  const newest = CUDA_VERSIONS.indexOf(newestCuda);
   return {
     id, name, pool, manufacturer: "NVIDIA", memory, secure: true, community: true,
     price: { secure, community, serverless }, maxCount: { secure: 8, community: 8 },
+    cudaVersions: CUDA_VERSIONS.map((version, i) => ({ version, available: i <= newest })),
   };
 }
 

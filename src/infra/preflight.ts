@@ -7,6 +7,7 @@ import { createRunPodRestClient } from "../runpod/rest";
 import { S3_DATA_CENTERS, hasS3Api } from "../runpod/s3-endpoints";
 import type { CpuType, GpuType } from "../runpod/schemas";
 import { CONFIG_NAMESPACE, type StackConfig } from "./config";
+import { checkCuda } from "./preflight-cuda";
 
 export interface CatalogDataCenter {
   id: string;
@@ -29,7 +30,7 @@ export interface PreflightResult {
   skipped?: string;
 }
 
-export type PreflightConfig = Pick<StackConfig, "dataCenter" | "gpuPools" | "webCpuFlavor">;
+export type PreflightConfig = Pick<StackConfig, "dataCenter" | "gpuPools" | "webCpuFlavor"> & Partial<Pick<StackConfig, "workerCudaVersion">>;
 
 const key = (name: string, value: unknown) => `${CONFIG_NAMESPACE}:${name} = ${JSON.stringify(value)}`;
 const offered = (availability: string) => !/^(none|unavailable|out[_ ]of[_ ]stock)$/i.test(availability);
@@ -61,6 +62,12 @@ export function checkAgainstCatalog(config: PreflightConfig, catalog: Catalog): 
   const flavorsHere = new Set((dc.cpuAvailability ?? []).filter((c) => offered(c.availability)).map((c) => c.id.split("-")[0]!));
   if (dc.cpuAvailability !== undefined && !flavorsHere.has(config.webCpuFlavor)) {
     problems.push(`${key("webCpuFlavor", config.webCpuFlavor)}: not offered in ${dc.id}; available there: ${[...flavorsHere].sort().join(", ") || "none"}`);
+  }
+  // The worker image's CUDA against the GPU types' cudaVersions (preflight-cuda.ts); not given, not checked.
+  if (config.workerCudaVersion !== undefined) {
+    const cuda = checkCuda({ gpuPools: config.gpuPools, workerCudaVersion: config.workerCudaVersion }, catalog.gpus);
+    problems.push(...cuda.problems);
+    warnings.push(...cuda.warnings);
   }
   if (!hasS3Api(config.dataCenter)) {
     warnings.push(`${key("dataCenter", config.dataCenter)}: RunPod's S3 API for network volumes is not offered there, so ` +
