@@ -43,7 +43,7 @@ const preflight = pulumi.unsecret(runpodApiKey.apply(async (apiKey) => {
   if (result.skipped) pulumi.log.warn(`preflight skipped: ${result.skipped}`);
   for (const warning of result.warnings) pulumi.log.warn(`preflight: ${warning}`);
   if (result.problems.length > 0) {
-    const message = `Preflight against RunPod's live catalog failed:\n  - ${result.problems.join("\n  - ")}`;
+    const message = `Preflight failed (the stack's choices against RunPod's catalog and S3 API):\n  - ${result.problems.join("\n  - ")}`;
     // Logged as well as thrown: a failed dependency of the stack's component ends the run without its message.
     pulumi.log.error(message);
     throw new MetaHumanError({ name: "PreflightError", message });

@@ -58,6 +58,11 @@ export const stackConfigSchema = z.object({
   /** RunPod data center that holds the volume; the pod and the endpoint's workers run there too. */
   dataCenter: z.string().regex(/^[A-Z]{2}-[A-Z]{2,4}-\d{1,2}$/, "must be a RunPod data center id such as EU-RO-1 or US-TX-3")
     .default("EU-RO-1"),
+  /**
+   * Deploy to a data center without RunPod's S3 API for volumes (src/runpod/s3-endpoints.ts) anyway. Off by default:
+   * there `npm run volume` cannot push the model or a person's data, nor back them up, so preview fails.
+   */
+  allowNoS3: boolean.default(false),
   /** Network volume size in GB. It can grow but never shrink. */
   volumeSizeGb: integer(10, 4096).default(50),
   volumeType: z.enum(["STANDARD", "HIGH_PERFORMANCE"]).default("STANDARD"),

@@ -1,8 +1,9 @@
 // Preflight: before `pulumi preview` or `up` creates anything, the stack's choices against RunPod's live catalog
 // (GET /v2/catalog/gpus, /cpus, /datacenters): each GPU pool must offer serverless capacity in the data center, the
-// web pod's CPU flavor must exist there. A data center without RunPod's S3 API for volumes is a warning: the stack
-// runs there, but `npm run volume` cannot reach its volume. Each problem names the key, the value and what the data
-// center has. When the catalog does not answer (offline, no key), preflight says it was skipped and why.
+// web pod's CPU flavor must exist there. The data center must offer RunPod's S3 API for volumes (a fixed list, so this
+// is checked offline too): without it `npm run volume` cannot put the model or a person's data on the volume, nor back
+// them up; `metahuman:allowNoS3 = true` deploys there anyway, with a warning. Each problem names the key, the value
+// and what is available. When the catalog does not answer (offline, no key), preflight says it was skipped and why.
 import { createRunPodRestClient } from "../runpod/rest";
 import { S3_DATA_CENTERS, hasS3Api } from "../runpod/s3-endpoints";
 import type { CpuType, GpuType } from "../runpod/schemas";
@@ -30,7 +31,7 @@ export interface PreflightResult {
   skipped?: string;
 }
 
-export type PreflightConfig = Pick<StackConfig, "dataCenter" | "gpuPools" | "webCpuFlavor"> & Partial<Pick<StackConfig, "workerCudaVersion">>;
+export type PreflightConfig = Pick<StackConfig, "dataCenter" | "gpuPools" | "webCpuFlavor"> & Partial<Pick<StackConfig, "workerCudaVersion">> & Partial<Pick<StackConfig, "allowNoS3">>;
 
 const key = (name: string, value: unknown) => `${CONFIG_NAMESPACE}:${name} = ${JSON.stringify(value)}`;
 const offered = (availability: string) => !/^(none|unavailable|out[_ ]of[_ ]stock)$/i.test(availability);
@@ -69,11 +70,16 @@ export function checkAgainstCatalog(config: PreflightConfig, catalog: Catalog): 
     problems.push(...cuda.problems);
     warnings.push(...cuda.warnings);
   }
-  if (!hasS3Api(config.dataCenter)) {
-    warnings.push(`${key("dataCenter", config.dataCenter)}: RunPod's S3 API for network volumes is not offered there, so ` +
-      `\`npm run volume\` (push-model, push-data, backup) cannot reach the volume; it is offered in ${S3_DATA_CENTERS.join(", ")}`);
-  }
   return { problems, warnings };
+}
+
+/** The data center against the list of those with RunPod's S3 API: no catalog needed, so it holds offline too. */
+export function checkS3Api(config: PreflightConfig): Pick<PreflightResult, "problems" | "warnings"> {
+  if (hasS3Api(config.dataCenter)) return { problems: [], warnings: [] };
+  const why = `${key("dataCenter", config.dataCenter)}: RunPod's S3 API for network volumes is not offered there, so ` +
+    `\`npm run volume\` (push-model, push-data, backup, restore) cannot reach the volume; it is offered in ${S3_DATA_CENTERS.join(", ")}`;
+  if (config.allowNoS3) return { problems: [], warnings: [`${why} (deploying anyway: metahuman:allowNoS3 = true)`] };
+  return { problems: [`${why}. Choose one of those, or \`pulumi config set metahuman:allowNoS3 true\` to deploy there anyway`], warnings: [] };
 }
 
 export interface PreflightOptions {
@@ -86,8 +92,9 @@ export interface PreflightOptions {
 
 /** Reads the catalog (one retry, a short timeout: a preview waits for it) and checks the config against it. */
 export async function runPreflight(config: PreflightConfig, options: PreflightOptions = {}): Promise<PreflightResult> {
+  const s3 = checkS3Api(config);
   const apiKey = options.apiKey ?? process.env.RUNPOD_API_KEY;
-  if (!apiKey) return { checked: false, problems: [], warnings: [], skipped: "no RunPod API key" };
+  if (!apiKey) return { checked: false, ...s3, skipped: "no RunPod API key" };
   const baseURL = (options.baseURL ?? process.env.RUNPOD_API_URL ?? "https://api.runpod.io").replace(/\/+$/, "");
   const client = createRunPodRestClient({ apiKey, baseURL, fetch: options.fetch, timeoutMs: options.timeoutMs ?? 10_000, maxRetries: 1, maxRetryAfterMs: 5_000 });
   let catalog: Catalog;
@@ -98,7 +105,8 @@ export async function runPreflight(config: PreflightConfig, options: PreflightOp
     catalog = { gpus, cpus, dataCenters };
   } catch (error) {
     const reason = (error instanceof Error ? error.message : String(error)).split(apiKey).join("***");
-    return { checked: false, problems: [], warnings: [], skipped: `the catalog at ${baseURL} could not be read (${reason})` };
+    return { checked: false, ...s3, skipped: `the catalog at ${baseURL} could not be read (${reason})` };
   }
-  return { checked: true, ...checkAgainstCatalog(config, catalog) };
+  const fromCatalog = checkAgainstCatalog(config, catalog);
+  return { checked: true, problems: [...fromCatalog.problems, ...s3.problems], warnings: [...fromCatalog.warnings, ...s3.warnings] };
 }

@@ -24,21 +24,44 @@ describe("preflight against the live catalog", () => {
   });
 
   it("a GPU pool without serverless capacity in the data center is named with what is there", async () => {
-    const result = await runPreflight({ ...ok, dataCenter: "EU-SE-1", gpuPools: ["ADA_24", "AMPERE_16"] }, { apiKey: API_KEY, baseURL });
+    const result = await runPreflight({ ...ok, dataCenter: "EU-SE-1", gpuPools: ["ADA_24", "AMPERE_16"], allowNoS3: true }, { apiKey: API_KEY, baseURL });
     expect(result.problems).toEqual([
       'metahuman:gpuPools = "ADA_24,AMPERE_16": AMPERE_16 offers no serverless capacity in EU-SE-1; available there: ADA_24, AMPERE_80',
     ]);
   });
 
   it("a CPU flavor the data center does not have is named with what it has", async () => {
-    const result = await runPreflight({ ...ok, dataCenter: "US-TX-3", webCpuFlavor: "cpu5g" }, { apiKey: API_KEY, baseURL });
+    const result = await runPreflight({ ...ok, dataCenter: "US-TX-3", webCpuFlavor: "cpu5g", allowNoS3: true }, { apiKey: API_KEY, baseURL });
     expect(result.problems).toEqual(['metahuman:webCpuFlavor = "cpu5g": not offered in US-TX-3; available there: cpu3c, cpu3g']);
   });
 
-  it("a data center without the S3 API is a warning naming where it is offered", async () => {
+  it("a data center without the S3 API fails naming the key, the value and every data center that has it", async () => {
     const result = await runPreflight({ ...ok, dataCenter: "US-TX-3" }, { apiKey: API_KEY, baseURL });
+    expect(result.checked).toBe(true);
+    expect(result.problems).toEqual([
+      'metahuman:dataCenter = "US-TX-3": RunPod\'s S3 API for network volumes is not offered there, so `npm run volume` ' +
+      "(push-model, push-data, backup, restore) cannot reach the volume; it is offered in EU-CZ-1, EU-RO-1, EUR-IS-1, EUR-NO-1, " +
+      "US-CA-2, US-GA-2, US-IL-1, US-KS-2, US-MD-1, US-MO-1, US-MO-2, US-NC-1, US-NC-2. Choose one of those, or " +
+      "`pulumi config set metahuman:allowNoS3 true` to deploy there anyway",
+    ]);
+    expect(result.warnings).toEqual([]);
+  });
+
+  it("metahuman:allowNoS3 = true turns that failure into a warning; it changes nothing where the S3 API is", async () => {
+    const result = await runPreflight({ ...ok, dataCenter: "US-TX-3", allowNoS3: true }, { apiKey: API_KEY, baseURL });
     expect(result.problems).toEqual([]);
-    expect(result.warnings[0]).toMatch(/^metahuman:dataCenter = "US-TX-3": RunPod's S3 API for network volumes is not offered there.*EU-RO-1/);
+    expect(result.warnings).toHaveLength(1);
+    expect(result.warnings[0]).toMatch(/^metahuman:dataCenter = "US-TX-3": RunPod's S3 API .*\(deploying anyway: metahuman:allowNoS3 = true\)$/);
+    expect(await runPreflight({ ...ok, allowNoS3: true }, { apiKey: API_KEY, baseURL })).toEqual({ checked: true, problems: [], warnings: [] });
+  });
+
+  it("the S3 check needs no catalog: offline or without a key, a data center without it still fails", async () => {
+    const offline = await runPreflight({ ...ok, dataCenter: "US-TX-3" }, { apiKey: API_KEY, baseURL: "http://127.0.0.1:9", timeoutMs: 2000 });
+    expect(offline.checked).toBe(false);
+    expect(offline.skipped).toMatch(/could not be read/);
+    expect(offline.problems).toEqual([expect.stringMatching(/^metahuman:dataCenter = "US-TX-3": RunPod's S3 API/)]);
+    const keyless = await runPreflight({ ...ok, dataCenter: "US-TX-3" }, { apiKey: "" });
+    expect(keyless).toMatchObject({ checked: false, skipped: "no RunPod API key", problems: [expect.stringContaining("allowNoS3")] });
   });
 
   it("a data center the catalog does not list is named with those it lists", () => {
