@@ -5,7 +5,8 @@
 //     backup.json        volume, data center, when, how many files and bytes
 // A backup is written under a ".incomplete" name and renamed when its manifest is complete, so an interrupted one
 // never passes for a backup. Restore verifies the backup first, then pushes it back like push-data: a file changed
-// on the volume since the backup was taken is kept unless --force.
+// on the volume since the backup was taken is kept unless --force. The same folder can live in an S3 bucket
+// (backup-s3.ts): verify and restore then read a downloaded copy of it, with `label` naming the s3:// URL.
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync } from "node:fs";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
@@ -14,7 +15,7 @@ import { isModelCache, walkFiles } from "./layout";
 import { Progress, formatBytes, type ProgressSink } from "./progress";
 import { carryOut, planUpload, safeRelative, type SyncResult } from "./sync";
 import { VolumeError } from "./target";
-import type { VolumeClient } from "./volume-client";
+import type { RemoteObject, VolumeClient } from "./volume-client";
 
 export const MANIFEST = "MANIFEST.sha256";
 export const INFO = "backup.json";
@@ -46,25 +47,29 @@ function stamp(d: Date): string {
   return d.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z").replace("T", "-");
 }
 
-export async function backup(client: VolumeClient, destination: string, options: BackupOptions = {}): Promise<{ dir: string; info: BackupInfo; seconds: number }> {
-  const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const takenAt = (options.now ?? (() => new Date()))();
-  const name = `metahuman-backup-${client.target.volumeId}-${stamp(takenAt)}`;
-  const dir = path.join(path.resolve(destination), name);
-  const partial = `${dir}.incomplete`;
-  if (existsSync(dir)) throw new VolumeError(`${dir} already exists: nothing was written`);
+/** `metahuman-backup-<volumeId>-<YYYYMMDD-HHMMSSZ>`: the backup's folder (or S3 prefix) name. */
+export function backupName(volumeId: string, takenAt: Date): string {
+  return `metahuman-backup-${volumeId}-${stamp(takenAt)}`;
+}
+
+/** What the volume holds but the model caches, checked to be plain paths before anything is written. */
+export async function backupObjects(client: VolumeClient): Promise<RemoteObject[]> {
   const objects = (await client.list("")).filter((o) => !isModelCache(o.key));
   for (const o of objects) if (!safeRelative(o.key)) throw new VolumeError(`the volume holds a key that is not a plain path (${JSON.stringify(o.key)}): nothing was written`);
+  return objects;
+}
+
+/** Downloads `objects` into `folder`/files, then writes the manifest and backup.json: a complete backup folder. */
+export async function writeBackupFolder(
+  client: VolumeClient, objects: RemoteObject[], folder: string, takenAt: Date, progressSink?: ProgressSink,
+): Promise<BackupInfo> {
   const bytes = objects.reduce((n, o) => n + o.size, 0);
-  out(`backing up ${objects.length} file(s), ${formatBytes(bytes)} of volume ${client.target.volumeId} (model caches left out) into ${dir}`);
-  await rm(partial, { recursive: true, force: true });
-  await mkdir(path.join(partial, "files"), { recursive: true, mode: 0o700 });
-  const started = Date.now();
-  const progress = new Progress(bytes, options.progress);
+  await mkdir(path.join(folder, "files"), { recursive: true, mode: 0o700 });
+  const progress = new Progress(bytes, progressSink);
   const lines: string[] = [];
   for (const o of objects) {
     progress.file(o.key);
-    const file = path.join(partial, "files", ...o.key.split("/"));
+    const file = path.join(folder, "files", ...o.key.split("/"));
     await client.getFile(o, file, (n) => progress.add(n));
     lines.push(`${await sha256Of(file)}  ${o.key}`);
   }
@@ -73,8 +78,23 @@ export async function backup(client: VolumeClient, destination: string, options:
     volumeId: client.target.volumeId, dataCenter: client.target.dataCenter, takenAt: takenAt.toISOString(),
     files: objects.length, bytes, excluded: ["huggingface-cache/", "ollama/models/"],
   };
-  await writeFile(path.join(partial, MANIFEST), lines.map((l) => `${l}\n`).join(""), { mode: 0o600 });
-  await writeFile(path.join(partial, INFO), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+  await writeFile(path.join(folder, MANIFEST), lines.map((l) => `${l}\n`).join(""), { mode: 0o600 });
+  await writeFile(path.join(folder, INFO), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+  return info;
+}
+
+export async function backup(client: VolumeClient, destination: string, options: BackupOptions = {}): Promise<{ dir: string; info: BackupInfo; seconds: number }> {
+  const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const takenAt = (options.now ?? (() => new Date()))();
+  const dir = path.join(path.resolve(destination), backupName(client.target.volumeId, takenAt));
+  const partial = `${dir}.incomplete`;
+  if (existsSync(dir)) throw new VolumeError(`${dir} already exists: nothing was written`);
+  const objects = await backupObjects(client);
+  const bytes = objects.reduce((n, o) => n + o.size, 0);
+  out(`backing up ${objects.length} file(s), ${formatBytes(bytes)} of volume ${client.target.volumeId} (model caches left out) into ${dir}`);
+  await rm(partial, { recursive: true, force: true });
+  const started = Date.now();
+  const info = await writeBackupFolder(client, objects, partial, takenAt, options.progress);
   await rename(partial, dir);
   const seconds = (Date.now() - started) / 1000;
   out(`backup complete: ${dir} (${objects.length} file(s), ${formatBytes(bytes)}, ${seconds.toFixed(1)} s); check it any time with \`npm run volume -- verify-backup ${dir}\``);
@@ -87,13 +107,14 @@ export interface VerifyResult {
   problems: string[];
 }
 
-/** Every file against the manifest, and nothing in files/ the manifest does not name. */
-export async function verifyBackup(dir: string): Promise<VerifyResult> {
+/** Every file against the manifest, and nothing in files/ the manifest does not name. `label` names it in messages. */
+export async function verifyBackup(dir: string, label?: string): Promise<VerifyResult> {
   const root = path.resolve(dir);
   const manifestText = await readFile(path.join(root, MANIFEST), "utf8").catch(() => undefined);
   const infoText = await readFile(path.join(root, INFO), "utf8").catch(() => undefined);
   if (manifestText === undefined || infoText === undefined) {
-    throw new VolumeError(`${root} is not a complete backup (no ${MANIFEST} or ${INFO}${root.endsWith(".incomplete") ? "; this one was interrupted" : ""})`);
+    const name = label ?? root;
+    throw new VolumeError(`${name} is not a complete backup (no ${MANIFEST} or ${INFO}${name.replace(/\/$/, "").endsWith(".incomplete") ? "; this one was interrupted" : ""})`);
   }
   const info = JSON.parse(infoText) as BackupInfo;
   const problems: string[] = [];
@@ -118,12 +139,12 @@ export async function verifyBackup(dir: string): Promise<VerifyResult> {
 }
 
 export async function restore(
-  client: VolumeClient, dir: string, options: BackupOptions & { force?: boolean; dryRun?: boolean } = {},
+  client: VolumeClient, dir: string, options: BackupOptions & { force?: boolean; dryRun?: boolean; label?: string } = {},
 ): Promise<SyncResult> {
   const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const checked = await verifyBackup(dir);
+  const checked = await verifyBackup(dir, options.label);
   if (checked.problems.length > 0) {
-    throw new VolumeError(`backup ${dir} does not match its manifest, so nothing was restored:\n  ${checked.problems.slice(0, 20).join("\n  ")}`);
+    throw new VolumeError(`backup ${options.label ?? dir} does not match its manifest, so nothing was restored:\n  ${checked.problems.slice(0, 20).join("\n  ")}`);
   }
   const takenAt = new Date(checked.info.takenAt);
   out(`backup of volume ${checked.info.volumeId} taken ${checked.info.takenAt}: ${checked.files} file(s) verified; restoring to volume ${client.target.volumeId}`);

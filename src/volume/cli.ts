@@ -4,6 +4,7 @@
 import { parseArgs } from "node:util";
 import { MetaHumanError } from "../common/errors";
 import { backup, restore, verifyBackup } from "./backup";
+import { backupToS3, openBackupStore, parseS3Url, withDownloadedBackup, type BackupStoreOptions } from "./backup-s3";
 import { METAHUMAN_PREFIX } from "./layout";
 import { pushModel } from "./push-model";
 import { pullData, pushData } from "./sync";
@@ -17,9 +18,9 @@ commands
   push-model <hf-id>[@revision] [--from <dir>]   a model into the volume's Hugging Face cache (HF_HUB_CACHE)
   push-data <dir>                               your MetaHuman OS tree up to metahuman/ on the volume
   pull-data <dir>                               metahuman/ on the volume down into <dir>
-  backup <dir>                                  a dated, verifiable copy of everything but the model caches
-  verify-backup <backup-dir>                    check a backup against its SHA-256 manifest
-  restore <backup-dir>                          put a verified backup back on the volume
+  backup <dir|s3://bucket/prefix>               a dated, verifiable copy of everything but the model caches
+  verify-backup <backup-dir|s3-url>             check a backup against its SHA-256 manifest
+  restore <backup-dir|s3-url>                   put a verified backup back on the volume
   ls [prefix]                                   the volume's files
   du                                            how full the volume is (alert over 80 %)
 
@@ -32,11 +33,14 @@ options
   --dry-run              list what would be transferred, transfer nothing
   --part-size-mib <n>    multipart part size (default 16, at least 5)
   --concurrency <n>      parts in flight at once (default 4)
+  --backup-endpoint <url> an s3:// backup's store (or BACKUP_S3_ENDPOINT; default AWS S3)
+  --backup-region <id>   its region (or BACKUP_S3_REGION; default us-east-1)
 
 S3 API key (RunPod console → Settings → S3 API Keys; not your RunPod API key):
   RUNPOD_S3_ACCESS_KEY_ID=user_…  RUNPOD_S3_SECRET_ACCESS_KEY=rps_…
   or pulumi config set metahuman:s3AccessKeyId user_… ; pulumi config set --secret metahuman:s3SecretAccessKey
-RUNPOD_S3_ENDPOINT_URL overrides https://s3api-<dc>.runpod.io/ (the local emulator: http://127.0.0.1:8787/s3).`;
+RUNPOD_S3_ENDPOINT_URL overrides https://s3api-<dc>.runpod.io/ (the local emulator: http://127.0.0.1:8787/s3).
+An s3:// backup's own key (never the volume's): BACKUP_AWS_ACCESS_KEY_ID=…  BACKUP_AWS_SECRET_ACCESS_KEY=…`;
 
 export interface CliIo {
   out(line: string): void;
@@ -60,6 +64,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         volume: { type: "string" }, "data-center": { type: "string" }, stack: { type: "string" }, "size-gb": { type: "string" },
         from: { type: "string" }, force: { type: "boolean" }, "dry-run": { type: "boolean" },
         "part-size-mib": { type: "string" }, concurrency: { type: "string" }, help: { type: "boolean", short: "h" },
+        "backup-endpoint": { type: "string" }, "backup-region": { type: "string" },
       },
     });
   } catch (err) {
@@ -83,9 +88,19 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     return arg;
   };
   let client: VolumeClient | undefined;
+  let store: VolumeClient | undefined;
+  const storeOptions: BackupStoreOptions = {
+    env: io.env ?? process.env,
+    ...(values["backup-endpoint"] ? { endpoint: values["backup-endpoint"] } : {}),
+    ...(values["backup-region"] ? { region: values["backup-region"] } : {}),
+  };
   try {
+    const s3Backup = ["backup", "verify-backup", "restore"].includes(command) && arg !== undefined ? parseS3Url(arg) : undefined;
+    if (s3Backup) store = openBackupStore(s3Backup, storeOptions);
     if (command === "verify-backup") {
-      const result = await verifyBackup(need("the backup's folder"));
+      const result = s3Backup
+        ? await withDownloadedBackup(store!, s3Backup, (dir, url) => verifyBackup(dir, url))
+        : await verifyBackup(need("the backup's folder"));
       for (const p of result.problems) io.out(p);
       io.out(result.problems.length === 0
         ? `OK: ${result.files} file(s) match the manifest (volume ${result.info.volumeId}, taken ${result.info.takenAt})`
@@ -118,10 +133,12 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         await pullData(client, need("a folder to put the data in"), METAHUMAN_PREFIX, sync);
         return 0;
       case "backup":
-        await backup(client, need("a folder to write the backup into"), { out: io.out, ...(io.progress ? { progress: io.progress } : {}) });
+        if (s3Backup) await backupToS3(client, store!, s3Backup, { out: io.out, ...(io.progress ? { progress: io.progress } : {}) });
+        else await backup(client, need("a folder (or s3://bucket/prefix) to write the backup into"), { out: io.out, ...(io.progress ? { progress: io.progress } : {}) });
         return 0;
       case "restore":
-        await restore(client, need("the backup's folder"), sync);
+        if (s3Backup) await withDownloadedBackup(store!, s3Backup, (dir, url) => restore(client!, dir, { ...sync, label: url }));
+        else await restore(client, need("the backup's folder"), sync);
         return 0;
       case "ls":
         await ls(client, arg ?? "", io.out);
@@ -135,5 +152,6 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     return 1;
   } finally {
     client?.close();
+    store?.close();
   }
 }

@@ -25,6 +25,11 @@ export interface VolumeTarget {
   credentials: { accessKeyId: string; secretAccessKey: string };
   /** The volume's size in bytes, when known (for `du`'s alert and the room check before an upload). */
   sizeBytes?: number;
+  /**
+   * "backup" when the bucket is a backup store (backup-s3.ts: volumeId is then the bucket, dataCenter its region), so
+   * that errors name the store's own settings; a RunPod volume otherwise.
+   */
+  role?: "volume" | "backup";
 }
 
 export interface TargetOptions {

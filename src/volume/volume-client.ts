@@ -86,6 +86,10 @@ export class VolumeClient {
     const status = err instanceof S3ServiceException ? err.$metadata.httpStatusCode : undefined;
     const detail = scrub(String((err as Error)?.message ?? err));
     let message: string;
+    if (this.target.role === "backup") {
+      message = explainBackupStore(name, status, detail, this.target);
+      return new VolumeError(`${what}: ${message}`, err);
+    }
     if (name === "InvalidAccessKeyId" || name === "SignatureDoesNotMatch" || name === "AccessDenied" || status === 403) {
       message = `the S3 API key was refused (${name}): check RUNPOD_S3_ACCESS_KEY_ID (${credentials.accessKeyId}, your RunPod user id) and ` +
         "RUNPOD_S3_SECRET_ACCESS_KEY (the rps_… secret shown once when the S3 API key was made; it is not the RunPod API key)";
@@ -260,6 +264,22 @@ export class VolumeClient {
       await rm(tmp, { force: true });
     }
   }
+}
+
+/** The same failures, for a backup bucket: in terms of its own settings (BACKUP_*), never the volume's key. */
+function explainBackupStore(name: string, status: number | undefined, detail: string, target: VolumeTarget): string {
+  const { volumeId: bucket, dataCenter: region, endpoint, credentials } = target;
+  if (name === "InvalidAccessKeyId" || name === "SignatureDoesNotMatch" || name === "AccessDenied" || status === 403) {
+    return `the backup store at ${endpoint} refused the key (${name}): check BACKUP_AWS_ACCESS_KEY_ID (${credentials.accessKeyId}) and ` +
+      "BACKUP_AWS_SECRET_ACCESS_KEY, the backup store's own key (not the volume's RunPod S3 key), and that it may write to bucket " + bucket;
+  }
+  if (name === "NoSuchBucket") return `bucket ${bucket} does not exist at ${endpoint}: create it, or check the s3:// URL and BACKUP_S3_ENDPOINT`;
+  if (name === "AuthorizationHeaderMalformed" || name === "PermanentRedirect" || status === 301) {
+    return `bucket ${bucket} is not in region ${region}: set BACKUP_S3_REGION (or --backup-region) to its region (${detail})`;
+  }
+  if (name === "InsufficientStorage" || status === 507) return `the backup store at ${endpoint} is full (bucket ${bucket}): free room there, then run the same command again`;
+  if (status === undefined) return `the connection to the backup store at ${endpoint} failed (${name}: ${detail}): check BACKUP_S3_ENDPOINT`;
+  return `the backup store answered ${status} ${name}: ${detail}`;
 }
 
 export function unquote(etag: string | undefined): string {

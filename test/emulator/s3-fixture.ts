@@ -24,10 +24,11 @@ export interface S3Emulator {
   close(): Promise<void>;
 }
 
-export async function startS3Emulator(): Promise<S3Emulator> {
+/** `key`: the one S3 key it accepts (a second emulator with another key stands for a backup store of one's own). */
+export async function startS3Emulator(key: typeof S3_KEY = S3_KEY): Promise<S3Emulator> {
   const root = mkdtempSync(path.join(tmpdir(), "s3-emu-"));
   const folderOf = (id: string) => path.join(root, id);
-  const app = await buildEmulator({ apiKey: API_KEY, s3: { keys: [S3_KEY], volumeFolder: folderOf } });
+  const app = await buildEmulator({ apiKey: API_KEY, s3: { keys: [key], volumeFolder: folderOf } });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const address = app.server.address();
   if (!address || typeof address === "string") throw new Error("emulator has no TCP address");
@@ -49,9 +50,9 @@ export async function startS3Emulator(): Promise<S3Emulator> {
       await res.arrayBuffer();
       return res.status;
     },
-    client(region, key = S3_KEY) {
+    client(region, clientKey = key) {
       const client = new S3Client({
-        region, endpoint: `${origin}/s3`, forcePathStyle: true, credentials: key,
+        region, endpoint: `${origin}/s3`, forcePathStyle: true, credentials: clientKey,
         requestChecksumCalculation: "WHEN_REQUIRED", responseChecksumValidation: "WHEN_REQUIRED", maxAttempts: 1,
       });
       clients.push(client);
