@@ -80,10 +80,12 @@ export async function backupToS3(
   out(`backing up ${objects.length} file(s), ${formatBytes(bytes)} of volume ${volume.target.volumeId} (model caches left out) to ${url} (${store.target.endpoint})`);
   const started = Date.now();
   const staging = await mkdtemp(path.join(tmpdir(), "metahuman-backup-"));
+  let uploading = false;
   try {
     const info = await writeBackupFolder(volume, objects, staging, takenAt, options.progress);
     const files = await walkFiles(path.join(staging, "files"));
     const progress = new Progress(bytes, options.progress);
+    uploading = true;
     for (const f of files) {
       progress.file(f.rel);
       await store.putFile(f.abs, `${base}files/${f.rel}`, (n) => progress.add(n));
@@ -95,7 +97,7 @@ export async function backupToS3(
     out(`backup complete: ${url} (${objects.length} file(s), ${formatBytes(bytes)}, ${seconds.toFixed(1)} s); check it any time with \`npm run volume -- verify-backup ${url}\``);
     return { url, info, seconds };
   } catch (err) {
-    throw err instanceof VolumeError
+    throw uploading && err instanceof VolumeError
       ? new VolumeError(`${err.message}\n(the backup at ${url} is incomplete: it has no ${INFO}, so verify-backup and restore refuse it)`, err)
       : err;
   } finally {
