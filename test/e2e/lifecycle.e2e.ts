@@ -125,7 +125,8 @@ describe("pulumi against the local RunPod", () => {
   });
 
   it("previews a new data center as replacements of the volume and pod, which the volume's protection refuses", async () => {
-    await project.setConfig("dataCenter", "US-TX-3");
+    // Another data center with RunPod's S3 API (one without fails preview before any plan: preflight.e2e.ts).
+    await project.setConfig("dataCenter", "US-KS-2");
     try {
       // The volume is protected: the plan shows every replacement, and the preview fails on the volume's.
       const result = await project.run(["preview", "--json"]);
