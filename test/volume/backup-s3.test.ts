@@ -3,6 +3,7 @@
 // key (a store of one's own, reached with BACKUP_* settings). A round trip is byte-identical; the bucket holds the same
 // SHA-256 manifest as a local backup; a damaged or interrupted backup is refused; a wrong key, the volume's key or a
 // missing bucket is a clear error; no secret is ever printed.
+import { spawn, spawnSync, type SpawnOptions } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -13,6 +14,7 @@ import { runVolume, treeHashes, volumeEnv, writeFixtureModel, writeMetaHumanTree
 
 const BACKUP_KEY = { accessKeyId: "AKIABACKUPSTORE0001", secretAccessKey: "backup-store-SECRET-9d8c7b6a5f4e3d2c1b0a" };
 const STORE_REGION = "US-KS-2";
+const AWS = path.resolve(__dirname, "../../.tools/awscli/bin/aws");
 
 let emu: S3Emulator;
 let store: S3Emulator;
@@ -40,6 +42,15 @@ const storeEnv = (key = BACKUP_KEY): NodeJS.ProcessEnv => ({
 });
 const inBucket = (...rel: string[]) => path.join(store.folderOf(bucket), ...rel);
 const onVolume = (volumeId: string, rel: string) => path.join(emu.folderOf(volumeId), "metahuman", ...rel.split("/"));
+
+function run(command: string, args: string[], options: SpawnOptions): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { ...options, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr!.setEncoding("utf8").on("data", (d: string) => { stderr += d; });
+    child.once("close", (code) => resolve({ code, stderr }));
+  });
+}
 
 function expectNoSecrets(run: CliRun): void {
   for (const secret of [BACKUP_KEY.secretAccessKey, S3_KEY.secretAccessKey, "wrong-SECRET-value-123"]) {
@@ -139,6 +150,27 @@ describe("backup to s3://bucket/prefix", () => {
     const restored = await runVolume(["restore", `s3://${bucket}/interrupted/${name}`], { ...env, ...storeEnv() });
     expect(restored.code).toBe(1);
     expect(restored.err).toContain("is not a complete backup");
+  });
+
+  it("checks without this tool: the AWS CLI syncs the backup to disk, and `sha256sum -c` accepts its manifest", async () => {
+    const { env } = await filledVolume("awscli");
+    expect((await runVolume(["backup", `s3://${bucket}/by-cli`], { ...env, ...storeEnv() })).code).toBe(0);
+    const name = readdirSync(inBucket("by-cli"))[0]!;
+    const copy = path.join(work, "by-cli");
+    const home = mkdtempSync(path.join(tmpdir(), "aws-home-"));
+    // Asynchronously: the emulator answers from this process.
+    const sync = await run(AWS, ["s3", "sync", `s3://${bucket}/by-cli/${name}/`, copy, "--region", STORE_REGION, "--endpoint-url", store.s3Url], {
+      env: {
+        PATH: process.env.PATH, HOME: home, AWS_CONFIG_FILE: path.join(home, "none"), AWS_SHARED_CREDENTIALS_FILE: path.join(home, "none"),
+        AWS_ACCESS_KEY_ID: BACKUP_KEY.accessKeyId, AWS_SECRET_ACCESS_KEY: BACKUP_KEY.secretAccessKey, AWS_EC2_METADATA_DISABLED: "true",
+      },
+    });
+    rmSync(home, { recursive: true, force: true });
+    expect(sync.code, sync.stderr).toBe(0);
+    const check = spawnSync("sha256sum", ["-c", "../MANIFEST.sha256"], { cwd: path.join(copy, "files"), encoding: "utf8" });
+    expect(check.status, check.stdout + check.stderr).toBe(0);
+    expect(check.stdout.trim().split("\n")).toHaveLength(7);
+    expect(check.stdout).toContain("metahuman/persona/core.json: OK");
   });
 
   it("the prefix above backups names the backups under it", async () => {
