@@ -166,7 +166,7 @@ const completion = (content: string) => ({
 });
 
 describe("upstream text in errors", () => {
-  const KEY = "sk-proj-ECHOEDKEYabcdefghijklmnop0123";
+  const KEY = "test-only-not-an-openai-key-echoed-0123";
   const everything = (e: Error & { responseBody?: string }) => `${e.message} ${e.responseBody ?? ""} ${e.stack} ${JSON.stringify(e)}`;
 
   it("an OpenAI-compatible server that echoes the key, as an error, as a non-JSON answer or mid-stream, never gets it into an error", async () => {
@@ -189,7 +189,7 @@ describe("upstream text in errors", () => {
       [false, true, true],
       [false, false, true],
     ]);
-    for (const failure of failures) expect(everything(failure)).not.toContain("ECHOEDKEY");
+    for (const failure of failures) expect(everything(failure)).not.toContain("not-an-openai-key-echoed");
   });
 
   it("an Ollama line that is not JSON is named without quoting the raw text", async () => {
@@ -197,7 +197,7 @@ describe("upstream text in errors", () => {
     const error = await collect(createOllamaProvider({ baseURL: fake.url, model: "m" }).stream([{ role: "user", content: "x" }])).catch((e) => e);
     expect(LLMResponseError.isInstance(error)).toBe(true);
     expect(error.message).toMatch(/^a streamed line is not JSON: /);
-    expect(everything(error)).not.toContain("ECHOEDKEY");
+    expect(everything(error)).not.toContain("not-an-openai-key-echoed");
   });
 });
 

@@ -26,7 +26,7 @@ async function serve(handler: Handler): Promise<{ url: string; hits: () => numbe
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/x`, hits: () => hits };
 }
 
-const KEY = "rpa_TESTKEYTESTKEYTESTKEY0123456789";
+const KEY = "test-only-not-a-runpod-key-0123456789";
 
 describe("sendHttp", () => {
   it("returns an OK response with its body unread", async () => {

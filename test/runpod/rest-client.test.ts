@@ -69,7 +69,7 @@ describe("auth", () => {
   });
 
   it("an upstream that echoes the key in its problem body never gets it into the error", async () => {
-    const key = "rpa_RESTECHOKEY0123456789abcdefgh";
+    const key = "test-only-not-a-runpod-key-echoed-abcdefgh";
     const echo: typeof fetch = async (_url, init) =>
       new Response(JSON.stringify({ title: "Bad Request", detail: `you sent ${JSON.stringify(init?.headers)}`, errors: [`$.name: key ${key}`] }), {
         status: 400,

@@ -122,7 +122,7 @@ describe("runpod_serverless provider", () => {
 
   it("an upstream that echoes the request's headers never gets the key into an error", async () => {
     // Issue 11: with such an upstream the key reached /api/health, the log and the audit file.
-    const key = "rpa_ECHOECHOECHOECHO0123456789abcdef";
+    const key = "test-only-not-a-runpod-key-echo-0123456789";
     const server = http.createServer((req, res) => res.writeHead(req.url!.endsWith("/health") ? 503 : 401).end(JSON.stringify({ seen: req.headers })));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
