@@ -123,7 +123,7 @@ describe("the in-repo copy of RunPod's OpenAPI document", () => {
   it("says where it came from: RunPod's URL, the source file's sha256, the day and the version", () => {
     expect(spec["x-provenance"]).toEqual({
       sourceUrl: "https://api.runpod.io/v2/openapi.json",
-      extractedFrom: "shared/reference/runpod-openapi-v2.json",
+      extractedFrom: "runpod-openapi-v2.json",
       sourceSha256: expect.stringMatching(/^[0-9a-f]{64}$/),
       retrieved: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/),
       version: spec.info.version,

@@ -8,7 +8,7 @@ import { parseStackConfig } from "../../src/infra/config";
 
 /**
  * The CUDA each vLLM release's default image (no -cuXYZ suffix) is built for, as vLLM publishes it
- * (../shared/reference/vllm-0.33.md: "the default build is CUDA 13 (host driver ≥ 580); -cu129 variants exist").
+ * (the project's vLLM 0.33 reference notes: "the default build is CUDA 13 (host driver ≥ 580); -cu129 variants exist").
  * A base image of a release not listed here fails the test until its CUDA is looked up and added.
  */
 const VLLM_DEFAULT_CUDA: Record<string, string> = { "0.33": "13.0" };

@@ -3,12 +3,12 @@
 // prose (descriptions, summaries, titles, tags, code samples), with where it came from in `x-provenance`.
 // The emulator validates request bodies with it, the contract tests and schemathesis read it, and no test
 // needs the official document itself.
-//   npx tsx src/emulator/spec/extract-spec.ts [path/to/runpod-openapi-v2.json]          rewrite the copy
-//   npx tsx src/emulator/spec/extract-spec.ts --check [path/to/runpod-openapi-v2.json]  exit 1 when it drifted
-// The default source is RUNPOD_OPENAPI_SPEC, else ../shared/reference/runpod-openapi-v2.json beside the repo.
+//   npx tsx src/emulator/spec/extract-spec.ts path/to/runpod-openapi-v2.json          rewrite the copy
+//   npx tsx src/emulator/spec/extract-spec.ts --check path/to/runpod-openapi-v2.json  exit 1 when it drifted
+// The source is the path given, or RUNPOD_OPENAPI_SPEC: download it from SOURCE_URL first.
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { basename } from "node:path";
 import { SPEC_COPY_PATH, type Provenance } from "./runpod-spec";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -70,10 +70,6 @@ export function extractSpec(spec: JsonObject, provenance: Provenance): JsonObjec
   };
 }
 
-function defaultSourcePath(env: NodeJS.ProcessEnv = process.env): string {
-  return env.RUNPOD_OPENAPI_SPEC ?? resolve(__dirname, "..", "..", "..", "..", "shared", "reference", "runpod-openapi-v2.json");
-}
-
 /** Reads the official document and returns the copy's text (what `runpod-openapi-v2.json` holds). */
 function extractFromFile(path: string, mtime: Date): string {
   const bytes = readFileSync(path);
@@ -81,7 +77,7 @@ function extractFromFile(path: string, mtime: Date): string {
   const version = isObject(spec.info) && typeof spec.info.version === "string" ? spec.info.version : "";
   const provenance: Provenance = {
     sourceUrl: SOURCE_URL,
-    extractedFrom: "shared/reference/runpod-openapi-v2.json",
+    extractedFrom: basename(path),
     sourceSha256: createHash("sha256").update(bytes).digest("hex"),
     retrieved: mtime.toISOString().slice(0, 10),
     version,
@@ -92,9 +88,10 @@ function extractFromFile(path: string, mtime: Date): string {
 if (require.main === module) {
   const args = process.argv.slice(2);
   const check = args.includes("--check");
-  const source = args.find((a) => a !== "--check") ?? defaultSourcePath();
-  if (!existsSync(source)) {
-    console.error(`RunPod's OpenAPI document not found at ${source}: pass its path or set RUNPOD_OPENAPI_SPEC`);
+  const source = args.find((a) => a !== "--check") ?? process.env.RUNPOD_OPENAPI_SPEC;
+  if (source === undefined || !existsSync(source)) {
+    const where = source === undefined ? "no path given" : `not found at ${source}`;
+    console.error(`RunPod's OpenAPI document: ${where}. Download it from ${SOURCE_URL}, then pass its path (or set RUNPOD_OPENAPI_SPEC).`);
     process.exit(2);
   }
   const current = existsSync(SPEC_COPY_PATH) ? readFileSync(SPEC_COPY_PATH, "utf8") : "";
