@@ -5,9 +5,9 @@ import * as fs from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { MetaHumanPaths } from "../../src/app/paths";
 import { setPassword } from "../../src/app/server/auth/accounts";
-import { API_KEY, startEmulator, type RunningEmulator } from "../serverless/emulator-fixture";
-import { PASSWORD, TEST_SECRET, chat, login, readSse, tempRoot, type SseMessage } from "./helpers";
-import { startServer, waitFor, type ServerChild } from "./server-child";
+import { API_KEY, listJobs, startEmulator, type RunningEmulator } from "../serverless/emulator-fixture";
+import { PASSWORD, chat, login, readSse, tempRoot, type SseMessage } from "./helpers";
+import { runpodServerEnv, startServer, waitFor, type ServerChild } from "./server-child";
 
 let emu: RunningEmulator | undefined;
 let server: ServerChild | undefined;
@@ -22,7 +22,7 @@ afterEach(async () => {
 });
 
 type Job = { id: string; status: string; input: { messages: Array<{ content: string }> } };
-const jobs = async (e: RunningEmulator): Promise<Job[]> => (await fetch(`${e.origin}/_emulator/jobs?endpointId=${e.endpoint.id}`)).json() as never;
+const jobs = (e: RunningEmulator): Promise<Job[]> => listJobs<Job>(e);
 
 describe("graceful shutdown", () => {
   it("refuses new chats with 503, lets a short chat finish, cancels the long one's job after the grace, exits 0", async () => {
@@ -31,18 +31,7 @@ describe("graceful shutdown", () => {
     root = tempRoot();
     await setPassword(MetaHumanPaths.open(root), "ada", PASSWORD);
     const graceMs = 3_000;
-    server = startServer({
-      LLM_PROVIDER: "runpod_serverless",
-      RUNPOD_API_KEY: API_KEY,
-      RUNPOD_ENDPOINT_ID: emu.endpoint.id,
-      RUNPOD_SERVERLESS_URL: emu.serverlessUrl,
-      METAHUMAN_ROOT: root,
-      SESSION_SECRET: TEST_SECRET,
-      HOST: "127.0.0.1",
-      PORT: "0",
-      NODE_ENV: "test",
-      SHUTDOWN_GRACE_MS: String(graceMs),
-    });
+    server = startServer(runpodServerEnv(emu, root, { SHUTDOWN_GRACE_MS: String(graceMs) }));
     const url = await server.url();
     const { cookie } = await login(url);
 

@@ -3,6 +3,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import * as path from "node:path";
 import { SERVER_COMMAND } from "../../src/app/server/command";
+import { API_KEY, type RunningEmulator } from "../serverless/emulator-fixture";
+import { TEST_SECRET } from "./helpers";
 
 export const REPO = path.resolve(__dirname, "../..");
 
@@ -12,6 +14,22 @@ export interface ServerChild {
   exited: Promise<number | null>;
   /** The base URL from the listening line. */
   url(): Promise<string>;
+}
+
+/** The web pod's env for a server on loopback whose LLM is the emulator's endpoint and whose volume is `root`. */
+export function runpodServerEnv(emu: RunningEmulator, root: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    LLM_PROVIDER: "runpod_serverless",
+    RUNPOD_API_KEY: API_KEY,
+    RUNPOD_ENDPOINT_ID: emu.endpoint.id,
+    RUNPOD_SERVERLESS_URL: emu.serverlessUrl,
+    METAHUMAN_ROOT: root,
+    SESSION_SECRET: TEST_SECRET,
+    HOST: "127.0.0.1",
+    PORT: "0",
+    NODE_ENV: "test",
+    ...extra,
+  };
 }
 
 /**

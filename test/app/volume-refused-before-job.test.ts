@@ -7,9 +7,9 @@ import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { MetaHumanPaths } from "../../src/app/paths";
 import { setPassword } from "../../src/app/server/auth/accounts";
-import { API_KEY, startEmulator, type RunningEmulator } from "../serverless/emulator-fixture";
-import { PASSWORD, TEST_SECRET, chat, login, readSse, tempRoot } from "./helpers";
-import { startServer, type ServerChild } from "./server-child";
+import { listJobs, startEmulator, type RunningEmulator } from "../serverless/emulator-fixture";
+import { PASSWORD, chat, login, readSse, tempRoot } from "./helpers";
+import { runpodServerEnv, startServer, type ServerChild } from "./server-child";
 
 const NOBODY = 65534;
 const asRoot = process.getuid?.() === 0;
@@ -38,7 +38,7 @@ function walk(dir: string, visit: (p: string) => void): void {
   }
 }
 
-const jobs = async (e: RunningEmulator): Promise<unknown[]> => (await fetch(`${e.origin}/_emulator/jobs?endpointId=${e.endpoint.id}`)).json() as never;
+const jobs = (e: RunningEmulator): Promise<unknown[]> => listJobs(e);
 
 async function serverOnVolume(): Promise<{ url: string; cookie: string | undefined; root: string }> {
   emu = await startEmulator();
@@ -47,17 +47,7 @@ async function serverOnVolume(): Promise<{ url: string; cookie: string | undefin
   await setPassword(MetaHumanPaths.open(root), "ada", PASSWORD);
   if (asRoot) walk(root, (p) => fs.chownSync(p, NOBODY, NOBODY));
   server = startServer(
-    {
-      LLM_PROVIDER: "runpod_serverless",
-      RUNPOD_API_KEY: API_KEY,
-      RUNPOD_ENDPOINT_ID: emu.endpoint.id,
-      RUNPOD_SERVERLESS_URL: emu.serverlessUrl,
-      METAHUMAN_ROOT: root,
-      SESSION_SECRET: TEST_SECRET,
-      HOST: "127.0.0.1",
-      PORT: "0",
-      NODE_ENV: "test",
-    },
+    runpodServerEnv(emu, root),
     asRoot ? { uid: NOBODY } : {},
   );
   const url = await server.url();
