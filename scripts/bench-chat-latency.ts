@@ -27,7 +27,7 @@ import { setPassword } from "../src/app/server/auth/accounts";
 import { SERVER_COMMAND } from "../src/app/server/command";
 import { createRunpodServerlessProvider, type RunpodServerlessProvider } from "../src/app/llm/runpod-serverless";
 import type { BenchEmulatorInfo, JobTimings } from "./bench-emulator-process";
-import { memorySample, peakOf, type MemorySample } from "./bench-memory-sample";
+import { memorySample, printWhenRunAlone, watchPeak } from "./bench-memory-sample";
 
 const REPO = path.resolve(__dirname, "..");
 
@@ -384,14 +384,7 @@ export async function run(settings: ChatLatencySettings = settingsFromEnv()): Pr
     type Overhead = { overheadMs: number[]; beforeQueuedMs: number[]; queueMs: number[]; afterWorkerMs: number[]; workerMs: number[] };
     const overhead = Object.fromEntries(ARMS.map((arm) => [arm, { overheadMs: [], beforeQueuedMs: [], queueMs: [], afterWorkerMs: [], workerMs: [] } as Overhead])) as Record<Arm, Overhead>;
     const rounds = 1 + Math.ceil(settings.samplesPerArm / Math.max(1, settings.lanes));
-    let peakDuringLatency: MemorySample = idleMemory;
-    let sampling = true;
-    const latencySampler = (async () => {
-      while (sampling) {
-        peakDuringLatency = peakOf(peakDuringLatency, await memory());
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    })();
+    const latencyPeak = watchPeak(memory, idleMemory, 250);
     const latencyStarted = performance.now();
     await Promise.all(
       Array.from({ length: settings.lanes }, async (_, lane) => {
@@ -432,24 +425,15 @@ export async function run(settings: ChatLatencySettings = settingsFromEnv()): Pr
       }),
     );
     const latencySeconds = (performance.now() - latencyStarted) / 1000;
-    sampling = false;
-    await latencySampler;
+    const peakDuringLatency = await latencyPeak.stop();
 
     // 3. The web server's memory with many chats at once through the stack.
     const beforeStreams = await memory();
-    let peakDuringStreams = beforeStreams;
-    sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        peakDuringStreams = peakOf(peakDuringStreams, await memory());
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
+    const streamsPeak = watchPeak(memory, beforeStreams, 100);
     const streamResults = await Promise.all(
       Array.from({ length: settings.concurrentStreamsForMemory }, (_, i) => oursChat(warm, message(`mem${i}-${randomBytes(4).toString("hex")}`, settings.tokens), maxTokens).catch((e: Error) => ({ ok: false, error: e.message }))),
     );
-    sampling = false;
-    await sampler;
+    const peakDuringStreams = await streamsPeak.stop();
 
     const arms = Object.fromEntries(
       ARMS.map((arm) => {
@@ -526,12 +510,4 @@ export async function run(settings: ChatLatencySettings = settingsFromEnv()): Pr
   }
 }
 
-if (require.main === module) {
-  run().then(
-    (r) => process.stdout.write(`${JSON.stringify(r, null, 2)}\n`),
-    (e: unknown) => {
-      process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
-      process.exit(1);
-    },
-  );
-}
+printWhenRunAlone(module, run);

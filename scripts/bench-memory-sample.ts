@@ -39,6 +39,40 @@ export function peakOf(a: MemorySample, b: MemorySample): MemorySample {
   return { rssMiB: Math.max(a.rssMiB, b.rssMiB), rssWithChildrenMiB: Math.max(a.rssWithChildrenMiB, b.rssWithChildrenMiB), heapUsedMiB: Math.max(a.heapUsedMiB, b.heapUsedMiB) };
 }
 
+/**
+ * Reads `sample` every `intervalMs` until `stop()`, which resolves with the peak of everything read,
+ * `start` included: the memory high-water mark of a stretch of work.
+ */
+export function watchPeak(sample: () => Promise<MemorySample>, start: MemorySample, intervalMs: number): { stop(): Promise<MemorySample> } {
+  let peak = start;
+  let watching = true;
+  const loop = (async () => {
+    while (watching) {
+      peak = peakOf(peak, await sample());
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  })();
+  return {
+    async stop() {
+      watching = false;
+      await loop;
+      return peak;
+    },
+  };
+}
+
+/** A bench file run on its own (`npx tsx scripts/bench-x.ts`): its JSON on stdout, or the error and exit 1. */
+export function printWhenRunAlone(main: NodeJS.Module, run: () => Promise<unknown>): void {
+  if (require.main !== main) return;
+  run().then(
+    (r) => process.stdout.write(`${JSON.stringify(r, null, 2)}\n`),
+    (e: unknown) => {
+      process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}
+
 /** A process and all its descendants (from /proc/<pid>/task/<tid>/children). */
 function descendantsAndSelf(pid: number): number[] {
   const children = (p: number): number[] => {

@@ -19,7 +19,7 @@ import * as fs from "node:fs";
 import { performance } from "node:perf_hooks";
 import { message, oursChat, settingsFromEnv, summary, startEmulatorProcess, startWebServer, type Child, type Target } from "./bench-chat-latency";
 import { createRunpodServerlessProvider } from "../src/app/llm/runpod-serverless";
-import { machineCpuTicks, metricsReading, procCpuSeconds, rssMiB } from "./bench-memory-sample";
+import { machineCpuTicks, metricsReading, printWhenRunAlone, procCpuSeconds, rssMiB } from "./bench-memory-sample";
 
 /** The smallest pod RunPod rents, and what it is given (cpu3c: 2 GB per vCPU). */
 const RIGHT_SIZED_POD = { name: "2 vCPU cpu3c", vcpu: 2, memoryMiB: 4 * 1024, config: "docs/examples/Pulumi.right-sized.yaml" };
@@ -253,12 +253,4 @@ export async function run(settings: RightSizeSettings = rightSizeSettingsFromEnv
   }
 }
 
-if (require.main === module) {
-  run().then(
-    (r) => process.stdout.write(`${JSON.stringify(r, null, 2)}\n`),
-    (e: unknown) => {
-      process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
-      process.exit(1);
-    },
-  );
-}
+printWhenRunAlone(module, run);

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { MetaHumanPaths } from "../src/app/paths";
 import { setPassword } from "../src/app/server/auth/accounts";
 import { SERVER_COMMAND } from "../src/app/server/command";
-import { memorySample, peakOf, type MemorySample } from "./bench-memory-sample";
+import { memorySample, printWhenRunAlone, watchPeak } from "./bench-memory-sample";
 
 const CONCURRENT_CHATS = 50;
 const WORDS_PER_ANSWER = 100;
@@ -57,14 +57,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const idle = await sample();
 
     const message = Array.from({ length: WORDS_PER_ANSWER - 2 }, (_, i) => `w${i}`).join(" ");
-    let peak: MemorySample = idle;
-    let streaming = true;
-    const sampler = (async () => {
-      while (streaming) {
-        peak = peakOf(peak, await sample());
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
+    const watch = watchPeak(sample, idle, 100);
     const started = performance.now();
     const results = await Promise.all(
       Array.from({ length: CONCURRENT_CHATS }, async () => {
@@ -78,8 +71,7 @@ export async function run(): Promise<Record<string, unknown>> {
       }),
     );
     const seconds = (performance.now() - started) / 1000;
-    streaming = false;
-    await sampler;
+    const peak = await watch.stop();
     const after = await sample();
     return {
       name: "web server memory (mock provider)",
@@ -101,12 +93,4 @@ export async function run(): Promise<Record<string, unknown>> {
   }
 }
 
-if (require.main === module) {
-  run().then(
-    (result) => process.stdout.write(JSON.stringify(result, null, 2) + "\n"),
-    (err) => {
-      process.stderr.write(`${(err as Error).stack ?? err}\n`);
-      process.exit(1);
-    },
-  );
-}
+printWhenRunAlone(module, run);
