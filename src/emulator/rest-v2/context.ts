@@ -33,3 +33,15 @@ export function problem(reply: FastifyReply, status: number, detail: string, err
     .type("application/problem+json")
     .send({ title: TITLES[status] ?? "Error", status, detail, ...(errors && errors.length ? { errors } : {}) });
 }
+
+/** The container config that endpoints and pods share in REST v2 (ContainerConfig in the spec). */
+export interface ContainerConfigBody {
+  name?: string;
+  templateId?: string;
+  image?: string;
+  args?: string;
+  disk?: number;
+  ports?: string[];
+  env?: Record<string, string>;
+  registry?: string | null;
+}

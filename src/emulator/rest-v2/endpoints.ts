@@ -5,22 +5,14 @@
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import { CATALOG_CPUS, CATALOG_DATACENTERS, CATALOG_GPUS } from "../catalog-data";
 import { newId, type StoredEndpoint } from "../rest-state";
-import { problem, type ById, type RestV2Context } from "./context";
+import { problem, type ById, type ContainerConfigBody, type RestV2Context } from "./context";
 
 type GpuInput = { pools: string[]; count?: number; excludedTypes?: string[]; allowedCudaVersions?: string[]; minCudaVersion?: string | null };
 type CpuInput = { id: string; vcpuCount: number }[];
 
 /** CreateEndpointRequest as the emulator reads it (the spec's schema has already accepted it). */
-interface EndpointBody {
-  name?: string;
+interface EndpointBody extends ContainerConfigBody {
   type?: StoredEndpoint["type"];
-  templateId?: string;
-  image?: string;
-  args?: string;
-  disk?: number;
-  ports?: string[];
-  env?: Record<string, string>;
-  registry?: string | null;
   gpu?: GpuInput;
   cpu?: CpuInput;
   workers?: Partial<StoredEndpoint["workers"]>;

@@ -5,18 +5,10 @@ import type { FastifyPluginAsync } from "fastify";
 import { CATALOG_CPUS, CATALOG_DATACENTERS, CATALOG_GPUS } from "../catalog-data";
 import { newId, type StoredPod } from "../rest-state";
 import { parsePort, portsRule } from "./container-ports";
-import { problem, type ById, type RestV2Context } from "./context";
+import { problem, type ById, type ContainerConfigBody, type RestV2Context } from "./context";
 
 /** CreatePodRequest / UpdatePodRequest as the emulator reads them (the spec's schema has already accepted them). */
-interface PodBody {
-  name?: string;
-  templateId?: string;
-  image?: string;
-  args?: string;
-  disk?: number;
-  ports?: string[];
-  env?: Record<string, string>;
-  registry?: string | null;
+interface PodBody extends ContainerConfigBody {
   cloud?: StoredPod["cloud"];
   cpu?: { id: string; vcpuCount: number };
   gpu?: { id: string; count?: number };
