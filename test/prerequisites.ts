@@ -4,7 +4,7 @@
 // chat page) and actionlint (the workflows); the end-to-end run (vitest.e2e.config.ts) needs the Pulumi CLI with
 // its Node.js language host and dynamic-provider plugin, the virtualenv and Chromium.
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
@@ -45,9 +45,27 @@ export function missingPrerequisites(needs: readonly Prerequisite[], root = REPO
   return missing;
 }
 
+/**
+ * Run as root, some tests start the web image's command as its unprivileged users (uid 1000 and 65534, as the
+ * image does) from this checkout, which the image's world-readable /app allows. Each folder above the checkout
+ * must then let other users through (o+x); a `mktemp -d` parent (mode 700) does not. Lists those that don't.
+ */
+export function foldersClosedToOtherUsers(root = REPO_ROOT): string[] {
+  if (process.getuid?.() !== 0) return [];
+  const closed: string[] = [];
+  for (let dir = root; ; dir = path.dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) closed.push(dir);
+    if (path.dirname(dir) === dir) return closed;
+  }
+}
+
 /** Throws one error listing everything missing. */
 export function requirePrerequisites(needs: readonly Prerequisite[]): void {
-  const missing = missingPrerequisites(needs);
+  const closed = foldersClosedToOtherUsers();
+  const missing = [
+    ...missingPrerequisites(needs),
+    ...closed.map((dir) => `${dir} does not let other users through, so the tests that run the web image's command as its unprivileged user cannot reach this checkout: run \`chmod o+x ${dir}\` (.ci/run does) or clone under a folder that others can enter`),
+  ];
   if (missing.length > 0) {
     throw new Error(`The tests cannot run: ${missing.length === 1 ? "a prerequisite is" : "prerequisites are"} missing.\n  - ${missing.join("\n  - ")}`);
   }
