@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --no-browser
+source scripts/node-path.sh
 echo
 # exec: one process receives Ctrl-C and stops its children in order.
 exec node --import tsx src/local/npm-run-local.ts

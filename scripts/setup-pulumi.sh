@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
 
-PULUMI_VERSION="v3.274.1"
+PULUMI_VERSION="v3.276.0"
 LANGHOST_VERSION="v3.68.0"
 bin_dir="$root/.tools/pulumi/bin"
 mod_dir="$root/scripts/pulumi-cli"

