@@ -147,6 +147,33 @@ const baseShape = z.object({
     (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
     z.coerce.number().int("must be a whole number of milliseconds").min(0, "must be a whole number of milliseconds").max(60_000, "must be at most 60000").default(5_000),
   ),
+  /** The built MetaHuman OS in the image (scripts/metahuman-os/build.sh); set, the pod runs it behind the front door. */
+  METAHUMAN_OS_DIR: optionalText.refine((v) => v === undefined || path.isAbsolute(v), "must be an absolute path"),
+  /** MetaHuman OS's own server, on 127.0.0.1 only (the front door is the way in). */
+  METAHUMAN_OS_PORT: z.preprocess(
+    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+    z.coerce.number({ invalid_type_error: "must be a whole number from 1 to 65535" }).int("must be a whole number from 1 to 65535").min(1, "must be a whole number from 1 to 65535").max(65535, "must be a whole number from 1 to 65535").default(4322),
+  ),
+  /** The OpenAI-compatible gateway MetaHuman OS calls, on 127.0.0.1 only. */
+  GATEWAY_PORT: z.preprocess(
+    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+    z.coerce.number({ invalid_type_error: "must be a whole number from 1 to 65535" }).int("must be a whole number from 1 to 65535").min(1, "must be a whole number from 1 to 65535").max(65535, "must be a whole number from 1 to 65535").default(4323),
+  ),
+  /** MetaHuman OS's background agents: "off" pauses them (each batch wakes a billed GPU worker while nobody chats). */
+  METAHUMAN_AGENTS: z.preprocess(
+    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+    z.enum(["off", "on"]).default("off"),
+  ),
+  /** Most tokens one LLM call through the gateway may ask for. */
+  GATEWAY_MAX_TOKENS: z.preprocess(
+    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+    z.coerce.number().int("must be a whole number from 16 to 32768").min(16, "must be a whole number from 16 to 32768").max(32768, "must be a whole number from 16 to 32768").default(2048),
+  ),
+  /** Deadline of one LLM call through the gateway (queue and cold start included), in milliseconds. */
+  GATEWAY_TIMEOUT_MS: z.preprocess(
+    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+    z.coerce.number().int("must be a whole number of milliseconds").min(1_000, "must be at least 1000").max(3_600_000, "must be at most 3600000").default(300_000),
+  ),
   /** LLM_PROVIDER=mock only: milliseconds between streamed words (demos, the memory bench). */
   MOCK_LLM_DELAY_MS: z.preprocess(
     (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),

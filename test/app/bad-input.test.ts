@@ -161,38 +161,38 @@ describe("the bad-input suite", () => {
     for (const name of usernames) await http("usernames", `login as ${JSON.stringify(name)}`, "/api/login", json({ username: name, password: PASSWORD }));
     const now = Math.floor(Date.now() / 1000);
     for (const name of ["../x", "..", "a/b", "/etc", LONG(40)]) {
-      await http("usernames", `signed session for ${JSON.stringify(name.slice(0, 12))}`, "/api/session", { headers: { cookie: `mh_session=${forge({ u: name, v: 1, sid: "abcdefgh12", iat: now, exp: now + 60 })}` } });
+      await http("usernames", `signed session for ${JSON.stringify(name.slice(0, 12))}`, "/api/session", { headers: { cookie: `door_session=${forge({ u: name, v: 1, sid: "abcdefgh12", iat: now, exp: now + 60 })}` } });
     }
 
     // --- cookies -----------------------------------------------------------------------------
     const token = cookie.slice(cookie.indexOf("=") + 1);
     const cookies: [string, string][] = [
-      ["junk value", "mh_session=junk"],
-      ["empty value", "mh_session="],
-      ["no value at all", "mh_session"],
-      ["only a dot", "mh_session=."],
-      ["trailing !!", `mh_session=${token}!!`],
-      ["trailing =", `mh_session=${token}=`],
-      ["trailing .", `mh_session=${token}.`],
-      ["tampered signature", `mh_session=${token.slice(0, -3)}AAA`],
-      ["another secret's token", `mh_session=${forge({ u: "ada", v: 1, sid: "abcdefgh12", iat: now, exp: now + 60 }, "another-secret-0123456789abcdefghijkl")}`],
-      ["issued in the future", `mh_session=${forge({ u: "ada", v: 1, sid: "abcdefgh12", iat: now + 86_400, exp: now + 90_000 })}`],
-      ["expires in 100 years", `mh_session=${forge({ u: "ada", v: 1, sid: "abcdefgh12", iat: now, exp: now + 3.2e9 })}`],
-      ["payload not JSON", `mh_session=${forge("not json at all")}`],
-      ["payload a JSON array", `mh_session=${forge(["ada"])}`],
-      ["username a number", `mh_session=${forge({ u: 1, v: 1, sid: "abcdefgh12", iat: now, exp: now + 60 })}`],
-      ["old payload shape, no version", `mh_session=${forge({ u: "ada", iat: now, exp: now + 60 })}`],
-      ["bad percent-encoding", "mh_session=%E0%A4%A"],
-      ["8 KB value", `mh_session=${LONG(8000)}`],
+      ["junk value", "door_session=junk"],
+      ["empty value", "door_session="],
+      ["no value at all", "door_session"],
+      ["only a dot", "door_session=."],
+      ["trailing !!", `door_session=${token}!!`],
+      ["trailing =", `door_session=${token}=`],
+      ["trailing .", `door_session=${token}.`],
+      ["tampered signature", `door_session=${token.slice(0, -3)}AAA`],
+      ["another secret's token", `door_session=${forge({ u: "ada", v: 1, sid: "abcdefgh12", iat: now, exp: now + 60 }, "another-secret-0123456789abcdefghijkl")}`],
+      ["issued in the future", `door_session=${forge({ u: "ada", v: 1, sid: "abcdefgh12", iat: now + 86_400, exp: now + 90_000 })}`],
+      ["expires in 100 years", `door_session=${forge({ u: "ada", v: 1, sid: "abcdefgh12", iat: now, exp: now + 3.2e9 })}`],
+      ["payload not JSON", `door_session=${forge("not json at all")}`],
+      ["payload a JSON array", `door_session=${forge(["ada"])}`],
+      ["username a number", `door_session=${forge({ u: 1, v: 1, sid: "abcdefgh12", iat: now, exp: now + 60 })}`],
+      ["old payload shape, no version", `door_session=${forge({ u: "ada", iat: now, exp: now + 60 })}`],
+      ["bad percent-encoding", "door_session=%E0%A4%A"],
+      ["8 KB value", `door_session=${LONG(8000)}`],
       ["200 cookies", Array.from({ length: 200 }, (_, i) => `c${i}=v`).join("; ")],
-      ["30 junk copies of the name", Array.from({ length: 30 }, () => "mh_session=junk").join("; ")],
-      ["__Host- name over plain HTTP", `__Host-mh_session=${token}`],
-      ["quoted junk", 'mh_session="junk"'],
+      ["30 junk copies of the name", Array.from({ length: 30 }, () => "door_session=junk").join("; ")],
+      ["__Host- name over plain HTTP", `__Host-door_session=${token}`],
+      ["quoted junk", 'door_session="junk"'],
       ["semicolons only", ";;;;"],
     ];
     for (const [input, header] of cookies) await http("cookies", input, "/api/session", { headers: { cookie: header } });
-    await http("cookies", "junk cookie on chat", "/api/chat", json({ messages: [{ role: "user", content: "hi" }] }, { cookie: "mh_session=junk" }));
-    await http("cookies", "junk cookie on logout-everywhere", "/api/logout-everywhere", json({}, { cookie: "mh_session=junk" }));
+    await http("cookies", "junk cookie on chat", "/api/chat", json({ messages: [{ role: "user", content: "hi" }] }, { cookie: "door_session=junk" }));
+    await http("cookies", "junk cookie on logout-everywhere", "/api/logout-everywhere", json({}, { cookie: "door_session=junk" }));
 
     // --- headers -----------------------------------------------------------------------------
     const chatBody = { messages: [{ role: "user", content: "hi" }] };
@@ -219,7 +219,7 @@ describe("the bad-input suite", () => {
     await http("headers", "unknown method", "/api/session", { method: "PROPFIND" });
     await http("headers", "DELETE on login", "/api/login", { method: "DELETE" });
     await raw("headers", "no Host header, HTTP/1.1", "GET /api/session HTTP/1.1\r\nConnection: close\r\n\r\n");
-    await raw("headers", "NUL in a header value", `GET /api/session HTTP/1.1\r\nHost: ${host}\r\nCookie: mh_session=a\u0000b\r\nConnection: close\r\n\r\n`);
+    await raw("headers", "NUL in a header value", `GET /api/session HTTP/1.1\r\nHost: ${host}\r\nCookie: door_session=a\u0000b\r\nConnection: close\r\n\r\n`);
     await raw("headers", "HTTP/1.0 POST, no Host, an Origin", `POST /api/logout HTTP/1.0\r\nOrigin: https://evil.example\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`);
     await raw("headers", "HTTP/1.0 GET, no Host", "GET /api/session HTTP/1.0\r\n\r\n");
     await raw("headers", "header line without a colon", `GET /api/session HTTP/1.1\r\nHost: ${host}\r\nthis is not a header\r\nConnection: close\r\n\r\n`);

@@ -60,7 +60,7 @@ describe("web server end to end (mock provider, real HTTP)", () => {
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ username: "ada" });
     const setCookie = response.headers.get("set-cookie")!;
-    expect(setCookie).toMatch(/^mh_session=[^;]+\.[^;]+;/);
+    expect(setCookie).toMatch(/^door_session=[^;]+\.[^;]+;/);
     expect(setCookie).toContain("HttpOnly");
     expect(setCookie).toContain("SameSite=Lax");
     expect(setCookie).not.toContain("Secure"); // NODE_ENV=test

@@ -26,6 +26,8 @@ import { OpenChats } from "./routes/chat-drain";
 import { healthRoutes } from "./routes/health";
 import { metricsRoutes } from "./routes/metrics";
 import { pageRoutes } from "./routes/page";
+import { metahumanOsDoor } from "./routes/metahuman-os-door";
+import type { InFlightCalls } from "../gateway/in-flight";
 import { isSecureDeployment, registerSessionGuard } from "./session-guard";
 
 /** Largest request body accepted (the chat route's limits say it, and the page keeps its requests under it). */
@@ -45,12 +47,24 @@ export interface AppOptions {
   passwordConcurrency?: { running: number; waiting: number };
   /** How often alerts are checked for delivery to ALERT_WEBHOOK_URL (default 60 s). */
   alertCheckMs?: number;
+  /**
+   * MetaHuman OS behind the front door: every route that is not ours is proxied to it, with a door session only.
+   * Without it the app serves its own chat page and chat route (tests of the job client through a server).
+   */
+  door?: { upstream: string; inFlight: InFlightCalls };
+  /** Checked by /api/health besides the volume and the endpoint. */
+  components?: AppContext["components"];
 }
+
+/** The door's own routes; everything else goes to MetaHuman OS when it is behind the door. */
+const OWN_ROUTES = /^\/(api\/(login|logout|logout-everywhere|session|health|admin\/spend)(\/|\?|$)|metrics(\?|$)|door\/)/;
 
 declare module "fastify" {
   interface FastifyInstance {
     /** The chats in progress; server.ts drains them on SIGTERM before closing. */
     openChats: OpenChats;
+    /** The app's context: the pod's entry feeds the gateway's jobs into its spend and metrics. */
+    appContext: AppContext;
   }
 }
 
@@ -70,7 +84,9 @@ export const metahumanApp: FastifyPluginAsync<AppOptions> = async (app, options)
     chatLimiter: new RateLimiter(env.CHAT_RATE_LIMIT_PER_MINUTE, 60_000),
     passwordGate: new PasswordGate(options.passwordConcurrency?.running, options.passwordConcurrency?.waiting),
     now,
+    ...(options.components ? { components: options.components } : {}),
   };
+  app.decorate("appContext", ctx);
   if (env.ALERT_WEBHOOK_URL) {
     const watch = new AlertWatch(ctx, { url: env.ALERT_WEBHOOK_URL, now, warn: (message) => app.log.warn(message) });
     ctx.alertWatch = watch;
@@ -82,7 +98,8 @@ export const metahumanApp: FastifyPluginAsync<AppOptions> = async (app, options)
   app.decorate("openChats", openChats);
 
   await app.register(fastifyHelmet, {
-    contentSecurityPolicy: {
+    // MetaHuman OS's page is its own (inline scripts and styles); our strict policy is for our pages only.
+    contentSecurityPolicy: options.door ? false : {
       useDefaults: false,
       directives: {
         defaultSrc: ["'self'"],
@@ -109,7 +126,7 @@ export const metahumanApp: FastifyPluginAsync<AppOptions> = async (app, options)
   app.addHook("onRequest", async (request) => {
     // Node would answer this itself with an empty 400 (requireHostHeader is turned off in buildApp so that it is said in words).
     if (request.raw.httpVersion === "1.1" && !request.headers.host) throw new HttpError(400, "An HTTP/1.1 request needs a Host header.");
-    refuseCrossSite(request);
+    refuseCrossSite(request, !options.door || OWN_ROUTES.test(request.url));
   });
   registerSessionGuard(app, ctx);
 
@@ -152,8 +169,12 @@ export const metahumanApp: FastifyPluginAsync<AppOptions> = async (app, options)
   await app.register(metricsRoutes, { ctx });
   await app.register(adminSpendRoutes, { ctx });
   await app.register(authRoutes, { ctx });
-  await app.register(chatRoutes, { ctx, openChats });
-  await app.register(pageRoutes);
+  if (options.door) {
+    await app.register(metahumanOsDoor, { ctx, upstream: options.door.upstream, inFlight: options.door.inFlight });
+  } else {
+    await app.register(chatRoutes, { ctx, openChats });
+    await app.register(pageRoutes);
+  }
 };
 
 // Not encapsulated (fastify-plugin): the error handler, limits and hooks cover every route of

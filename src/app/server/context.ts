@@ -23,6 +23,13 @@ export interface AppContext {
   spend: SpendTracker;
   /** Delivers alerts to ALERT_WEBHOOK_URL; absent without one. */
   alertWatch?: AlertWatch;
+  /** Processes beside the server that /api/health covers too (MetaHuman OS and the gateway, on the pod). */
+  components?: HealthComponent[];
+}
+
+export interface HealthComponent {
+  name: string;
+  check(signal: AbortSignal): Promise<{ ok: boolean; detail?: string }>;
 }
 
 /** An error whose message is safe to show the client (4xx only). */

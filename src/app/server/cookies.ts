@@ -1,6 +1,6 @@
 // The session cookie: set and cleared through @fastify/cookie, read from the raw header.
 // A Cookie header can carry the same name several times (a neighbour under a shared parent
-// domain can add `mh_session=junk; Domain=...`), and a parser that keeps one of them (the
+// domain can add `door_session=junk; Domain=...`), and a parser that keeps one of them (the
 // first, or the last) lets the planted one win or lock the person out. So every value of the
 // name is returned, and the guard keeps the one that verifies.
 import type { CookieSerializeOptions } from "@fastify/cookie";

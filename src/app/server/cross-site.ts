@@ -13,7 +13,7 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
  * cross-site without asking; JSON needs a preflight, which this server never grants).
  * Clients that are not browsers send neither header and are not affected.
  */
-export function refuseCrossSite(request: FastifyRequest): void {
+export function refuseCrossSite(request: FastifyRequest, requireJson = true): void {
   if (SAFE_METHODS.has(request.method)) return;
   const site = request.headers["sec-fetch-site"];
   if (site !== undefined && site !== "same-origin" && site !== "none") throw new HttpError(403, "Cross-site requests are refused.");
@@ -28,6 +28,8 @@ export function refuseCrossSite(request: FastifyRequest): void {
     }
     if (!host || host !== (request.host ?? "").toLowerCase()) throw new HttpError(403, "Cross-site requests are refused.");
   }
+  // MetaHuman OS's own routes take forms and uploads; the site and origin checks above still hold for them.
+  if (!requireJson) return;
   const type = request.headers["content-type"];
   const hasBody = Number(request.headers["content-length"] ?? 0) > 0 || request.headers["transfer-encoding"] !== undefined;
   const json = typeof type === "string" && /^application\/json\s*(;|$)/i.test(type.trim());

@@ -1,5 +1,5 @@
 // Finding 7 of issue 11: no `__Host-` prefix; with a duplicated cookie name the last one won (a
-// neighbour under *.proxy.runpod.net could plant `mh_session=junk; Domain=runpod.net` and lock a
+// neighbour under *.proxy.runpod.net could plant `door_session=junk; Domain=runpod.net` and lock a
 // person out); a cross-site text/plain POST to /api/logout succeeded. Plus helmet's headers.
 import { afterEach, describe, expect, it } from "vitest";
 import { PASSWORD, login, startApp, type Running } from "../helpers";
@@ -29,7 +29,7 @@ describe("the session cookie", () => {
   it("is `__Host-` prefixed in production: Secure, Path=/, no Domain, HttpOnly, SameSite=Lax", async () => {
     running = await startApp({ envExtra: { NODE_ENV: "production" } });
     const { name, value, setCookie } = await loginCookie(running.url);
-    expect(name).toBe("__Host-mh_session");
+    expect(name).toBe("__Host-door_session");
     expect(setCookie).toMatch(/; Secure/);
     expect(setCookie).toMatch(/; Path=\//);
     expect(setCookie).toMatch(/; HttpOnly/);
@@ -37,13 +37,13 @@ describe("the session cookie", () => {
     expect(setCookie).not.toMatch(/Domain=/i);
     expect(await sessionStatus(running.url, `${name}=${value}`)).toBe(200);
     // The unprefixed name is what a neighbour can plant with a Domain: it is not read in production.
-    expect(await sessionStatus(running.url, `mh_session=${value}`)).toBe(401);
+    expect(await sessionStatus(running.url, `door_session=${value}`)).toBe(401);
   });
 
   it("a planted junk cookie of the same name, before or after the real one, neither wins nor locks the person out", async () => {
     running = await startApp();
     const { value } = await loginCookie(running.url);
-    for (const header of [`mh_session=junk; mh_session=${value}`, `mh_session=${value}; mh_session=junk`, `mh_session=x.y; other=1; mh_session=${value}`]) {
+    for (const header of [`door_session=junk; door_session=${value}`, `door_session=${value}; door_session=junk`, `door_session=x.y; other=1; door_session=${value}`]) {
       expect(await sessionStatus(running.url, header), header.slice(0, 30)).toBe(200);
     }
   });
@@ -59,8 +59,8 @@ describe("the session cookie", () => {
     running = await startApp({ users: ["ada", "mallory"] });
     const ada = await loginCookie(running.url, "ada");
     const mallory = await loginCookie(running.url, "mallory");
-    expect(await sessionStatus(running.url, `mh_session=${mallory.value}; mh_session=${ada.value}`)).toBe(401);
-    expect(await sessionStatus(running.url, `mh_session=${ada.value}; mh_session=${mallory.value}`)).toBe(401);
+    expect(await sessionStatus(running.url, `door_session=${mallory.value}; door_session=${ada.value}`)).toBe(401);
+    expect(await sessionStatus(running.url, `door_session=${ada.value}; door_session=${mallory.value}`)).toBe(401);
   });
 });
 

@@ -33,7 +33,7 @@ describe("sessions can be revoked", () => {
     expect(await sessionStatus(running.url, stolenCopy)).toBe(200);
     const out = await post(running.url, "/api/logout", laptop);
     expect(out.status).toBe(200);
-    expect(out.headers.get("set-cookie")).toMatch(/^mh_session=;.*Max-Age=0/);
+    expect(out.headers.get("set-cookie")).toMatch(/^door_session=;.*Max-Age=0/);
     expect(await sessionStatus(running.url, stolenCopy)).toBe(401);
     expect((await chat(running.url, stolenCopy, "still me?")).status).toBe(401);
     expect(await sessionStatus(running.url, phone)).toBe(200);
@@ -49,7 +49,7 @@ describe("sessions can be revoked", () => {
     expect(await sessionStatus(running.url, a2)).toBe(401);
     expect(await sessionStatus(running.url, b)).toBe(200);
     expect((await login(running.url)).response.status).toBe(200); // a new login works
-    expect((await post(running.url, "/api/logout-everywhere", "mh_session=junk")).status).toBe(401);
+    expect((await post(running.url, "/api/logout-everywhere", "door_session=junk")).status).toBe(401);
   });
 
   it("a password change ends every existing session", async () => {
@@ -86,7 +86,7 @@ describe("sessions can be revoked", () => {
     running = await startApp();
     const now = Math.floor(Date.now() / 1000);
     for (const name of ["../x", "../../etc", "..", "a/b", "ada/../bob", "%2e%2e"]) {
-      const cookie = `mh_session=${signedToken({ u: name, v: 1, sid: "abcdefgh12", iat: now, exp: now + 3600 })}`;
+      const cookie = `door_session=${signedToken({ u: name, v: 1, sid: "abcdefgh12", iat: now, exp: now + 3600 })}`;
       expect(await sessionStatus(running.url, cookie), name).toBe(401);
       expect((await chat(running.url, cookie, "hi")).status, name).toBe(401);
     }

@@ -6,13 +6,13 @@ import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
 
 /** Cookie name over plain HTTP (development, tests). */
-export const SESSION_COOKIE = "mh_session";
+export const SESSION_COOKIE = "door_session";
 /**
  * Cookie name over HTTPS. Browsers accept a `__Host-` cookie only from a secure origin, with
  * Path=/ and no Domain, so a neighbour under a shared parent domain (another pod at
  * *.proxy.runpod.net) cannot plant or overwrite it.
  */
-export const SECURE_SESSION_COOKIE = "__Host-mh_session";
+export const SECURE_SESSION_COOKIE = "__Host-door_session";
 export const SESSION_TTL_SECONDS = 12 * 60 * 60;
 /** Clock difference between web pods that is tolerated on the issue time. */
 export const CLOCK_SKEW_SECONDS = 60;

@@ -19,6 +19,7 @@ interface CostlyChecks {
   writeProblem: string | undefined;
   storage: { usedRatio: number } | undefined;
   llm: BackendHealth;
+  components: Record<string, BackendHealth>;
 }
 
 export const healthRoutes: FastifyPluginAsync<{ ctx: AppContext; cacheMs?: number }> = async (app, { ctx, cacheMs = HEALTH_CACHE_MS }) => {
@@ -28,8 +29,8 @@ export const healthRoutes: FastifyPluginAsync<{ ctx: AppContext; cacheMs?: numbe
     if (!cached || now - cached.at >= cacheMs) {
       cached = {
         at: now,
-        checks: Promise.all([ctx.paths.checkWritable(), ctx.paths.storageUsage().catch(() => undefined), probeBackend(ctx)]).then(
-          ([writeProblem, storage, llm]) => ({ writeProblem, storage, llm }),
+        checks: Promise.all([ctx.paths.checkWritable(), ctx.paths.storageUsage().catch(() => undefined), probeBackend(ctx), probeComponents(ctx)]).then(
+          ([writeProblem, storage, llm, components]) => ({ writeProblem, storage, llm, components }),
         ),
       };
     }
@@ -40,7 +41,7 @@ export const healthRoutes: FastifyPluginAsync<{ ctx: AppContext; cacheMs?: numbe
     const [quickProblem, checks] = await Promise.all([quickVolumeCheck(ctx), costlyChecks()]);
     const writeProblem = quickProblem ?? checks.writeProblem;
     const alerts = ctx.recentChats.alerts(checks.storage?.usedRatio);
-    const healthy = writeProblem === undefined && checks.llm.ok;
+    const healthy = writeProblem === undefined && checks.llm.ok && Object.values(checks.components).every((c) => c.ok);
     const status = healthy ? (alerts.length > 0 ? "degraded" : "ok") : "unhealthy";
     reply.code(healthy ? 200 : 503).header("cache-control", "no-store");
     if (!isMonitor(ctx, request)) return { status };
@@ -52,6 +53,7 @@ export const healthRoutes: FastifyPluginAsync<{ ctx: AppContext; cacheMs?: numbe
         usedPercent: checks.storage ? Math.round(checks.storage.usedRatio * 1000) / 10 : null,
       },
       llm: { provider: ctx.provider.name, ...checks.llm },
+      ...(ctx.components ? { components: checks.components } : {}),
       alerts,
     };
   });
@@ -66,6 +68,17 @@ async function quickVolumeCheck(ctx: AppContext): Promise<string | undefined> {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code ?? "not writable";
   }
+}
+
+async function probeComponents(ctx: AppContext): Promise<Record<string, BackendHealth>> {
+  const entries = await Promise.all((ctx.components ?? []).map(async (component): Promise<[string, BackendHealth]> => {
+    try {
+      return [component.name, await component.check(AbortSignal.timeout(PROBE_TIMEOUT_MS))];
+    } catch (err) {
+      return [component.name, { ok: false, detail: `the check failed (${err instanceof Error ? err.constructor.name : "error"})` }];
+    }
+  }));
+  return Object.fromEntries(entries);
 }
 
 async function probeBackend(ctx: AppContext): Promise<BackendHealth> {

@@ -1,0 +1,103 @@
+// The front door of MetaHuman OS: every request that is not one of ours is proxied to MetaHuman OS on loopback
+// (@fastify/http-proxy), but only with a door session. MetaHuman OS lets anyone register and the first visitor
+// becomes its owner; here its routes that create accounts or sessions answer 403 to everyone, and a stranger gets
+// the door's login page (pages) or 401 (API), never MetaHuman OS. A stop the person gives in MetaHuman OS's page
+// (POST /api/cancel-chat) also aborts the gateway's calls in flight, which cancels their RunPod jobs: MetaHuman OS
+// itself only sets a flag and lets the running job finish.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import fastifyHttpProxy from "@fastify/http-proxy";
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import type { InFlightCalls } from "../../gateway/in-flight";
+import { revokeSession } from "../auth/accounts";
+import { sessionCookieName } from "../auth/sessions";
+import { HttpError, type AppContext } from "../context";
+import { cookieValues, sessionCookieOptions } from "../cookies";
+import { metahumanOsSession } from "../../metahuman-os/owner";
+import { isSecureDeployment } from "../session-guard";
+import { PUBLIC_DIR } from "./page";
+
+export interface DoorOptions {
+  ctx: AppContext;
+  /** MetaHuman OS on loopback, e.g. http://127.0.0.1:4322. */
+  upstream: string;
+  inFlight: InFlightCalls;
+}
+
+/** MetaHuman OS's routes that make accounts or sessions without the deployer: nobody reaches them through the door. */
+export const CLOSED_ROUTES = [
+  "/api/auth/register",
+  "/api/auth/guest",
+  "/api/auth/sync-user",
+  "/api/auth/reset-password",
+  "/api/auth/change-username",
+  "/api/auth/change-password",
+  "/api/auth/users",
+  "/api/profile-sync/user",
+];
+
+const pathOf = (url: string) => {
+  const q = url.indexOf("?");
+  let p = q >= 0 ? url.slice(0, q) : url;
+  try { p = decodeURIComponent(p); } catch { /* a malformed escape is compared as it is */ }
+  return path.posix.normalize(p).replace(/\/+$/, "") || "/";
+};
+
+export const metahumanOsDoor: FastifyPluginAsync<DoorOptions> = async (app, { ctx, upstream, inFlight }) => {
+  const secure = isSecureDeployment(ctx);
+  const files: Record<string, { file: string; type: string }> = {
+    "/door/login": { file: "door-login.html", type: "text/html; charset=utf-8" },
+    "/door/login.js": { file: "door-login.js", type: "text/javascript; charset=utf-8" },
+    "/door/style.css": { file: "style.css", type: "text/css; charset=utf-8" },
+  };
+  for (const [url, { file, type }] of Object.entries(files)) {
+    const body = fs.readFileSync(path.join(PUBLIC_DIR, file));
+    app.get(url, async (_request, reply) => reply.header("content-type", type).header("cache-control", "no-cache").send(body));
+  }
+
+  // MetaHuman OS's session for a request that came without one: the door logs the person in to MetaHuman OS.
+  const injected = new WeakMap<FastifyRequest, string>();
+
+  const guard = async (request: FastifyRequest, reply: FastifyReply) => {
+    const route = pathOf(request.url);
+    if (CLOSED_ROUTES.some((closed) => route === closed || route.startsWith(`${closed}/`))) {
+      throw new HttpError(403, "Accounts on this MetaHuman OS are made by its deployer (npm run add-user); log in at /door/login.");
+    }
+    if (request.metahumanSessionProblem) throw request.metahumanSessionProblem;
+    if (!request.metahumanSession) {
+      const wantsPage = request.method === "GET" && /text\/html/.test(String(request.headers.accept ?? ""));
+      if (wantsPage) return reply.redirect(`/door/login?next=${encodeURIComponent(request.url)}`, 302);
+      throw new HttpError(401, "Please log in at /door/login.");
+    }
+    if (cookieValues(request.headers.cookie, "mh_session").length === 0) {
+      const id = await metahumanOsSession(upstream, request.metahumanSession.username, ctx.env.SESSION_SECRET);
+      injected.set(request, id);
+      reply.setCookie("mh_session", id, sessionCookieOptions(secure, 24 * 3600));
+    }
+    if (request.method === "POST" && route === "/api/cancel-chat") {
+      const stopped = inFlight.abortAll("the person stopped the chat");
+      request.log.info({ stopped }, "chat stopped: gateway calls aborted");
+    }
+    if (request.method === "POST" && route === "/api/auth/logout") {
+      // Logging out of MetaHuman OS ends the door's session too: one login, one logout.
+      await revokeSession(ctx.paths, request.metahumanSession, ctx.now());
+      reply.setCookie(sessionCookieName(secure), "", { ...sessionCookieOptions(secure, 0), expires: new Date(0) });
+    }
+  };
+
+  await app.register(fastifyHttpProxy, {
+    upstream,
+    prefix: "/",
+    preHandler: guard,
+    // The door's own cookie is not MetaHuman OS's business.
+    replyOptions: {
+      rewriteRequestHeaders: (request, headers) => {
+        const parts = typeof headers.cookie === "string" ? headers.cookie.split(";").filter((part) => !/^\s*(__Host-)?door_session=/.test(part)) : [];
+        const session = injected.get(request as FastifyRequest);
+        if (session) parts.push(` mh_session=${session}`);
+        const { cookie: _dropped, ...rest } = headers;
+        return parts.length > 0 ? { ...rest, cookie: parts.join(";").trim() } : rest;
+      },
+    },
+  });
+};
