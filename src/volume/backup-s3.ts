@@ -1,6 +1,7 @@
 // Backups in an S3 bucket of your own (AWS S3 or any S3-compatible store), off RunPod entirely:
-//   s3://<bucket>/<prefix>/metahuman-backup-<volumeId>-<YYYYMMDD-HHMMSSZ>/{files/<key>, MANIFEST.sha256, backup.json}
-// the same layout and the same SHA-256 manifest as a backup folder (backup.ts). The store has its own endpoint,
+//   s3://<bucket>/<prefix>/metahuman-backup-<volumeId>-<YYYYMMDD-HHMMSSZ>/{files/<key>, odd/…, MANIFEST.json, MANIFEST.sha256, backup.json}
+// the same layout and the same manifests as a backup folder (backup.ts). Once uploaded, the backup is downloaded again
+// and verified: "backup complete" means it restores. The store has its own endpoint,
 // region and key (BACKUP_S3_ENDPOINT, BACKUP_S3_REGION, BACKUP_AWS_ACCESS_KEY_ID, BACKUP_AWS_SECRET_ACCESS_KEY): the
 // volume's RunPod S3 key is never sent to it. S3 has no rename, so backup.json goes up last: a prefix without it is
 // an interrupted backup, and verify-backup says so. verify-backup and restore download the backup into a private
@@ -8,8 +9,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { INFO, MANIFEST, backupName, backupObjects, writeBackupFolder, type BackupInfo, type BackupOptions } from "./backup";
-import { walkFiles } from "./layout";
+import { INFO, MANIFEST, MANIFEST_JSON, backupName, backupObjects, notBackedUpNote, verifyBackup, writeBackupFolder, type BackupInfo, type BackupOptions } from "./backup";
+import { shown } from "./names";
 import { Progress, formatBytes } from "./progress";
 import { safeRelative } from "./sync";
 import { VolumeError, type VolumeTarget } from "./target";
@@ -82,19 +83,26 @@ export async function backupToS3(
   const staging = await mkdtemp(path.join(tmpdir(), "metahuman-backup-"));
   let uploading = false;
   try {
-    const info = await writeBackupFolder(volume, objects, staging, takenAt, options.progress);
-    const files = await walkFiles(path.join(staging, "files"));
-    const progress = new Progress(bytes, options.progress);
+    const info = await writeBackupFolder(volume, objects, staging, takenAt, options.progress, out);
+    const staged = await verifyBackup(staging);
+    if (staged.problems.length > 0) throw new VolumeError(`the backup staged in ${staging} does not verify, so nothing was uploaded:\n  ${staged.problems.slice(0, 20).join("\n  ")}`);
+    const progress = new Progress(info.bytes, options.progress);
     uploading = true;
-    for (const f of files) {
-      progress.file(f.rel);
-      await store.putFile(f.abs, `${base}files/${f.rel}`, (n) => progress.add(n));
+    for (const e of staged.entries) {
+      progress.file(shown(e.key));
+      await store.putFile(path.join(staging, ...e.file.split("/")), `${base}${e.file}`, (n) => progress.add(n));
     }
     progress.finish();
     await store.putFile(path.join(staging, MANIFEST), `${base}${MANIFEST}`);
+    await store.putFile(path.join(staging, MANIFEST_JSON), `${base}${MANIFEST_JSON}`);
     await store.putFile(path.join(staging, INFO), `${base}${INFO}`);
+    uploading = false;
+    // What the store now holds, read back and checked: the backup restores, or this says why not.
+    const landed = await withDownloadedBackup(store, { bucket: at.bucket, prefix: base }, (dir) => verifyBackup(dir, url));
+    if (landed.problems.length > 0) throw new VolumeError(`the backup uploaded to ${url} does not verify when read back:\n  ${landed.problems.slice(0, 20).join("\n  ")}`);
     const seconds = (Date.now() - started) / 1000;
-    out(`backup complete: ${url} (${objects.length} file(s), ${formatBytes(bytes)}, ${seconds.toFixed(1)} s); check it any time with \`npm run volume -- verify-backup ${url}\``);
+    out(`backup complete and verified: ${url} (${info.files} file(s), ${formatBytes(info.bytes)}, ${seconds.toFixed(1)} s${notBackedUpNote(info)}); check it any time with \`npm run volume -- verify-backup ${url}\``);
+    if (info.notBackedUp?.length) throw new VolumeError(`${info.notBackedUp.length} file(s) of the volume are not in the backup ${url} (listed above); the other ${info.files} are`);
     return { url, info, seconds };
   } catch (err) {
     throw uploading && err instanceof VolumeError
@@ -123,7 +131,7 @@ export async function withDownloadedBackup<T>(store: VolumeClient, at: S3Locatio
   try {
     for (const o of objects) {
       const rel = o.key.slice(at.prefix.length);
-      if (!safeRelative(rel)) throw new VolumeError(`${url} holds a key that is not a plain path (${JSON.stringify(o.key)}): nothing was used`);
+      if (!safeRelative(rel)) throw new VolumeError(`${url} holds a key that is not a plain path (${shown(o.key)}): nothing was used`);
       await store.getFile(o, path.join(dir, ...rel.split("/")));
     }
     return await use(dir, url);

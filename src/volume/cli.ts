@@ -6,6 +6,7 @@ import { MetaHumanError } from "../common/errors";
 import { backup, restore, verifyBackup } from "./backup";
 import { backupToS3, openBackupStore, parseS3Url, withDownloadedBackup, type BackupStoreOptions } from "./backup-s3";
 import { METAHUMAN_PREFIX } from "./layout";
+import { terminalSafe } from "./names";
 import { pushModel } from "./push-model";
 import { pullData, pushData } from "./sync";
 import { resolveTarget, VolumeError, type TargetOptions } from "./target";
@@ -49,9 +50,10 @@ export interface CliIo {
   progress?: { isTTY?: boolean; write(text: string): unknown };
 }
 
+// Keys are printed through `shown`; this is the last guard: nothing from outside drives the terminal.
 const defaultIo: CliIo = {
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
+  out: (line) => process.stdout.write(`${terminalSafe(line)}\n`),
+  err: (line) => process.stderr.write(`${terminalSafe(line)}\n`),
 };
 
 export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {

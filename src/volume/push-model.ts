@@ -12,7 +12,8 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { HF_CACHE_PREFIX, walkFiles } from "./layout";
+import { HF_CACHE_PREFIX, walkTree } from "./layout";
+import { shown } from "./names";
 import { Progress, formatBytes, formatDuration, type ProgressSink } from "./progress";
 import { VolumeError } from "./target";
 import { fileMd5, isMd5, type VolumeClient } from "./volume-client";
@@ -107,7 +108,11 @@ export async function pushModel(client: VolumeClient, refText: string, options: 
     ({ dir: source, commit } = downloadedSnapshot(cleanup, ref));
   }
   try {
-    const files = await walkFiles(source, [".git", ".cache"]);
+    // A snapshot of a Hugging Face cache links its files to ../../blobs: links may point inside the model's folder.
+    const within = /[\\/]snapshots[\\/][^\\/]+[\\/]?$/.test(source) ? path.resolve(source, "..", "..") : source;
+    const walked = await walkTree(source, { skipDirs: [".git", ".cache"], within });
+    for (const s of walked.skipped) out(`skip      ${shown(s.rel)}  (${s.reason}: not uploaded)`);
+    const files = walked.files;
     if (files.length === 0) throw new VolumeError(`model folder ${source} holds no files: nothing was uploaded`);
     if (!files.some((f) => f.rel === "config.json")) {
       throw new VolumeError(`model folder ${source} has no config.json, so vLLM could not load it: is it a Hugging Face model folder? Nothing was uploaded`);
@@ -138,7 +143,7 @@ export async function pushModel(client: VolumeClient, refText: string, options: 
     const started = Date.now();
     let partsResumed = 0;
     for (const f of todo) {
-      progress.file(f.rel);
+      progress.file(shown(f.rel));
       const result = await client.putFile(f.abs, snapshot + f.rel, (n) => progress.add(n));
       partsResumed += result.partsResumed;
     }

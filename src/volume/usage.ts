@@ -1,5 +1,6 @@
 // ls and du: what the volume holds, and how full it is, from outside (no pod needed). du raises the web pod's
 // storage alert (src/app/server/alerts.ts: over 80 % full) the same way, for a cron job or CI to act on.
+import { shown } from "./names";
 import { formatBytes } from "./progress";
 import type { VolumeClient } from "./volume-client";
 
@@ -7,7 +8,7 @@ export const STORAGE_ALERT_RATIO = 0.8;
 
 export async function ls(client: VolumeClient, prefix: string, out: (line: string) => void): Promise<number> {
   const objects = await client.list(prefix);
-  for (const o of objects) out(`${formatBytes(o.size).padStart(11)}  ${o.lastModified.toISOString().replace(/\.\d{3}Z$/, "Z")}  ${o.key}`);
+  for (const o of objects) out(`${formatBytes(o.size).padStart(11)}  ${o.lastModified.toISOString().replace(/\.\d{3}Z$/, "Z")}  ${shown(o.key)}`);
   out(`${objects.length} file(s), ${formatBytes(objects.reduce((n, o) => n + o.size, 0))}`);
   return objects.length;
 }
@@ -37,7 +38,7 @@ export async function du(client: VolumeClient, out: (line: string) => void): Pro
     const area = areaOf(o.key);
     areas.set(area, (areas.get(area) ?? 0) + o.size);
   }
-  for (const [area, bytes] of [...areas].sort((a, b) => b[1] - a[1])) out(`${formatBytes(bytes).padStart(11)}  ${area}`);
+  for (const [area, bytes] of [...areas].sort((a, b) => b[1] - a[1])) out(`${formatBytes(bytes).padStart(11)}  ${shown(area)}`);
   const size = client.target.sizeBytes;
   if (size === undefined) {
     out(`${formatBytes(used)} used (the volume's size is unknown: pass --size-gb or set RUNPOD_API_KEY to look it up)`);

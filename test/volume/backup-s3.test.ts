@@ -82,7 +82,7 @@ describe("backup to s3://bucket/prefix", () => {
     expect(others).toEqual([]);
     expect(name).toMatch(new RegExp(`^metahuman-backup-${volumeId}-\\d{8}-\\d{6}Z$`));
     const url = `s3://${bucket}/nightly/${name}/`;
-    expect(taken.out).toContain(`backup complete: ${url} (7 file(s)`);
+    expect(taken.out).toContain(`backup complete and verified: ${url} (7 file(s)`);
 
     // In the bucket: files/<key> for the MetaHuman tree only, its SHA-256 manifest, backup.json.
     const files = treeHashes(inBucket("nightly", name!, "files"));
