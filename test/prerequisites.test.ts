@@ -11,9 +11,10 @@ afterAll(() => rmSync(empty, { recursive: true, force: true }));
 
 describe("prerequisites", () => {
   it("names each missing tool and how to install it", () => {
-    const missing = missingPrerequisites(["venv", "chromium", "actionlint", "pulumi"], empty, { CHROMIUM_PATH: path.join(empty, "chromium") });
+    const missing = missingPrerequisites(["venv", "chromium", "actionlint", "pulumi", "metahuman-os"], empty, { CHROMIUM_PATH: path.join(empty, "chromium") });
     const text = missing.join("\n");
-    expect(missing).toHaveLength(6); // venv, chromium, actionlint, and the CLI's three files
+    expect(missing).toHaveLength(7); // venv, chromium, actionlint, the CLI's three files, MetaHuman OS
+    expect(text).toContain("bash scripts/setup-metahuman-os.sh");
     expect(text).toContain(`${path.join(empty, ".venv", "bin", "python")} is missing`);
     expect(text).toContain("bash scripts/setup-python.sh");
     expect(text).toContain("apt-get install chromium");
@@ -23,10 +24,10 @@ describe("prerequisites", () => {
   });
 
   it("finds them where setup puts them", () => {
-    for (const file of [".tools/bin/actionlint", ".tools/pulumi/bin/pulumi", ".tools/pulumi/bin/pulumi-language-nodejs", ".tools/pulumi/bin/pulumi-resource-pulumi-nodejs", "chromium"]) {
+    for (const file of [".tools/metahuman-os/app/apps/site/dist/server/entry.mjs", ".tools/bin/actionlint", ".tools/pulumi/bin/pulumi", ".tools/pulumi/bin/pulumi-language-nodejs", ".tools/pulumi/bin/pulumi-resource-pulumi-nodejs", "chromium"]) {
       mkdirSync(path.dirname(path.join(empty, file)), { recursive: true });
       writeFileSync(path.join(empty, file), "");
     }
-    expect(missingPrerequisites(["chromium", "actionlint", "pulumi"], empty, { CHROMIUM_PATH: path.join(empty, "chromium") })).toEqual([]);
+    expect(missingPrerequisites(["chromium", "actionlint", "pulumi", "metahuman-os"], empty, { CHROMIUM_PATH: path.join(empty, "chromium") })).toEqual([]);
   });
 });

@@ -9,7 +9,10 @@ import path from "node:path";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
 
-export type Prerequisite = "venv" | "chromium" | "actionlint" | "pulumi";
+export type Prerequisite = "venv" | "chromium" | "actionlint" | "pulumi" | "metahuman-os";
+
+/** The built MetaHuman OS at the pin (scripts/setup-metahuman-os.sh). */
+export const METAHUMAN_OS_APP = path.join(REPO_ROOT, ".tools", "metahuman-os", "app");
 
 /** Chromium as the browser tests launch it. */
 export function chromiumPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -35,6 +38,9 @@ export function missingPrerequisites(needs: readonly Prerequisite[], root = REPO
     } else if (need === "actionlint") {
       const actionlint = path.join(root, ".tools", "bin", "actionlint");
       if (!existsSync(actionlint)) missing.push(`${actionlint} is missing (the workflow lint): run \`bash scripts/setup-actionlint.sh\` (part of \`bash scripts/setup.sh\`)`);
+    } else if (need === "metahuman-os") {
+      const entry = path.join(root, ".tools", "metahuman-os", "app", "apps", "site", "dist", "server", "entry.mjs");
+      if (!existsSync(entry)) missing.push(`${entry} is missing (MetaHuman OS built at the pin): run \`bash scripts/setup-metahuman-os.sh\` (part of \`bash scripts/setup.sh\`; offline, set METAHUMAN_OS_SOURCE to a checkout or git archive of the pinned commit)`);
     } else {
       for (const name of ["pulumi", "pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs"]) {
         const file = path.join(root, ".tools", "pulumi", "bin", name);
@@ -73,5 +79,5 @@ export function requirePrerequisites(needs: readonly Prerequisite[]): void {
 
 /** globalSetup of the unit run (vitest.config.ts). */
 export default function setup(): void {
-  requirePrerequisites(["venv", "chromium", "actionlint"]);
+  requirePrerequisites(["venv", "chromium", "actionlint", "metahuman-os"]);
 }
