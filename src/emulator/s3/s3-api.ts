@@ -139,7 +139,12 @@ export class S3Service {
       if (dataCenter !== undefined && auth.region.toUpperCase() !== dataCenter) {
         throw new S3Error(400, "AuthorizationHeaderMalformed", `The authorization header is malformed; the region '${auth.region}' is wrong; expecting '${dataCenter}'`);
       }
-      if (key === "" && (request.method === "PUT" || request.method === "DELETE") && !query.has("tagging") && [...query.keys()].length === 0) {
+      if (key === "" && (request.method === "PUT" || request.method === "DELETE") && [...query.keys()].length === 0) {
+        // CreateBucket of a volume that exists says so, as S3 does for a bucket one owns (rclone and others try it
+        // before their first upload); anything else about buckets is RunPod's console's or REST API's to do.
+        if (request.method === "PUT" && bucket !== "" && this.options.volume(bucket) !== undefined) {
+          throw new S3Error(409, "BucketAlreadyOwnedByYou", `Network volume ${bucket} already exists and is yours; nothing was changed.`);
+        }
         throw notImplemented(request.method === "PUT" ? "CreateBucket (create network volumes in RunPod's console or REST API)" : "DeleteBucket (delete network volumes in RunPod's console or REST API)");
       }
       if (bucket === "") {
@@ -284,7 +289,7 @@ async function dispatch(ctx: Ctx, limits: { minPartSize: number; capacity: numbe
   if (method === "HEAD" || (method === "GET" && !query.has("uploadId"))) return getObject(ctx, method === "HEAD");
   if (method === "GET") return listParts(ctx, query.get("uploadId")!);
   if (method === "POST" && query.has("uploads")) {
-    const uploadId = await store.createUpload(key);
+    const uploadId = await store.createUpload(key, requestMeta(request));
     return xml(reply, "InitiateMultipartUploadResult", { Bucket: ctx.volumeId, Key: key, UploadId: uploadId });
   }
   if (method === "POST" && query.has("uploadId")) {

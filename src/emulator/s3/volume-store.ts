@@ -59,6 +59,8 @@ export interface UploadInfo {
   uploadId: string;
   key: string;
   initiated: Date;
+  /** The metadata CreateMultipartUpload was given; the completed object gets it. */
+  meta: ObjectMeta;
 }
 
 export interface PartInfo {
@@ -245,12 +247,12 @@ export class VolumeStore {
 
   // Multipart uploads: .s3-uploads/<id>/upload.json ({key, initiated}) and one file per part, <n>.part.
 
-  async createUpload(key: string): Promise<string> {
+  async createUpload(key: string, meta: ObjectMeta = { user: {} }): Promise<string> {
     this.fileOf(key);
     const uploadId = randomBytes(16).toString("hex");
     const dir = path.join(this.root, UPLOADS, uploadId);
     await mkdir(dir, { recursive: true });
-    await writeFile(path.join(dir, "upload.json"), JSON.stringify({ key, initiated: new Date().toISOString() }));
+    await writeFile(path.join(dir, "upload.json"), JSON.stringify({ key, initiated: new Date().toISOString(), meta }));
     return uploadId;
   }
 
@@ -258,9 +260,9 @@ export class VolumeStore {
     if (!/^[0-9a-f]{32}$/.test(uploadId)) throw noSuchUpload();
     const text = await readFile(path.join(this.root, UPLOADS, uploadId, "upload.json"), "utf8").catch(() => undefined);
     if (text === undefined) throw noSuchUpload();
-    const meta = JSON.parse(text) as { key: string; initiated: string };
-    if (key !== undefined && meta.key !== key) throw noSuchUpload();
-    return { uploadId, key: meta.key, initiated: new Date(meta.initiated) };
+    const kept = JSON.parse(text) as { key: string; initiated: string; meta?: ObjectMeta };
+    if (key !== undefined && kept.key !== key) throw noSuchUpload();
+    return { uploadId, key: kept.key, initiated: new Date(kept.initiated), meta: kept.meta ?? { user: {} } };
   }
 
   async uploads(prefix: string): Promise<UploadInfo[]> {
@@ -306,6 +308,8 @@ export class VolumeStore {
     await mkdir(dir, { recursive: true });
     const tmp = path.join(dir, randomBytes(12).toString("hex"));
     const out = createWriteStream(tmp);
+    // Each part's pipeline adds its listeners to the one output stream: up to 10,000 parts.
+    out.setMaxListeners(0);
     try {
       for (const part of chosen) await pipeline(createReadStream(path.join(this.root, UPLOADS, uploadId, `${part.partNumber}.part`)), out, { end: false });
       await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
@@ -314,7 +318,7 @@ export class VolumeStore {
       await rm(tmp, { force: true });
       throw err;
     }
-    const info = await this.commit(tmp, upload.key);
+    const info = await this.commit(tmp, upload.key, upload.meta);
     await rm(path.join(this.root, UPLOADS, uploadId), { recursive: true, force: true });
     return info;
   }
