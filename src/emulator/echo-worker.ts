@@ -332,7 +332,10 @@ function format(request: ChatRequest, model: string, jobId: string, promptTokens
     return chunks;
   }
   if (request.stream) {
-    return batches.map((b) => (b.finishReason === undefined ? { text: b.text } : { text: b.text, finish_reason: b.finishReason, model, usage: usage(promptTokens, b.completionTokens) }));
+    // worker-vllm's streamed chunk: the delta in choices[0].tokens, usage counting the tokens so far.
+    return batches.map((b) => (b.finishReason === undefined
+      ? { choices: [{ tokens: [b.text] }], usage: { input: promptTokens, output: b.completionTokens } }
+      : { choices: [{ tokens: [b.text], finish_reason: b.finishReason }], usage: { input: promptTokens, output: b.completionTokens }, model }));
   }
   const text = batches.map((b) => b.text).join("");
   return [{ choices: [{ tokens: [text], finish_reason: last.finishReason }], usage: { input: promptTokens, output: last.completionTokens }, model }];
