@@ -6,9 +6,9 @@ and with return_aggregate_stream the job's output is the list of all of them). W
   `[{"choices": [{"tokens": [text], "finish_reason": r}], "usage": {"input": n, "output": m}, "model": name}]`
   (what MetaHuman OS's RunPod client and worker-vllm's users read: `output[0].choices[0].tokens`,
   `usage.input/output`; `finish_reason` and `model` are ours, extra keys those readers ignore);
-- native, `stream` true: dicts `{"text": delta}`, several tokens each; the last one also carries
-  `finish_reason`, `usage` (`{prompt_tokens, completion_tokens, total_tokens}`) and `model` (its `text`
-  may be non-empty: concatenate every `text`);
+- native, `stream` true: worker-vllm's chunks `{"choices": [{"tokens": [delta]}], "usage": {"input": n,
+  "output": m}}`, several tokens each, `usage` counting the tokens so far; the last one's choice also carries
+  `finish_reason` and the chunk `model` (its delta may be non-empty: concatenate every `tokens`);
 - OpenAI route `/v1/chat/completions`: one `chat.completion` object, or with `stream` one
   `chat.completion.chunk` per yield (plus a usage-only chunk with `stream_options.include_usage`);
 - OpenAI route `/v1/models`: one model list (the served model and its aliases);
@@ -225,11 +225,12 @@ async def _format(request: ChatRequest, model: str, request_id: str, prompt_toke
 
     if request.stream:
         async for batch in batches:
-            if batch.finish_reason is None:
-                yield {"text": batch.text}
-            else:
-                yield {"text": batch.text, "finish_reason": batch.finish_reason, "model": model,
-                       "usage": openai_format.usage(prompt_tokens, batch.completion_tokens)}
+            chunk: Dict[str, Any] = {"choices": [{"tokens": [batch.text]}],
+                                     "usage": {"input": prompt_tokens, "output": batch.completion_tokens}}
+            if batch.finish_reason is not None:
+                chunk["choices"][0]["finish_reason"] = batch.finish_reason
+                chunk["model"] = model
+            yield chunk
         return
 
     text = []

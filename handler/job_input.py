@@ -1,9 +1,12 @@
 """Validation of a job's input: the native contract and RunPod's OpenAI route, into one ChatRequest.
 
-Native input: `{messages, max_tokens?, temperature?, top_p?, stop?, seed?, stream?, model?, format?,
-sampling_params?}`: our own fields, what MetaHuman OS's RunPod client sends (`model`, `format: "json"`), and
-worker-vllm's `sampling_params` object (its sampling settings; a setting may be given there or at the top
-level, not both).
+Native input: `{messages | prompt, max_tokens?, temperature?, top_p?, stop?, seed?, stream?, model?, format?,
+sampling_params?, apply_chat_template?, use_openai_format?, max_batch_size?, min_batch_size?,
+batch_size_growth_factor?}`: our own fields, what MetaHuman OS's RunPod client sends (`model`, `format: "json"`),
+and worker-vllm's request fields: `prompt` (text; one of `prompt` and `messages`), its `sampling_params` object
+(a setting may be given there or at the top level, not both), and its template and stream-batching settings,
+checked and accepted (this worker always runs a prompt as one user turn through the model's chat template, and
+batches its stream by STREAM_BATCH_TOKENS).
 OpenAI input: `{openai_route: "/v1/chat/completions" | "/v1/models", openai_input: {...}}`.
 `model` (both kinds) must name the served model or one of its aliases (MODEL_ALIASES).
 Unknown fields are rejected; every error names the field, the value and what is allowed.
@@ -21,7 +24,10 @@ SAMPLING_FIELDS = ("max_tokens", "temperature", "top_p", "stop", "seed")
 """Sampling settings accepted at the top level and inside worker-vllm's `sampling_params`."""
 EXTRA_SAMPLING_FIELDS = ("top_k", "min_p", "presence_penalty", "frequency_penalty", "repetition_penalty")
 """Further vLLM SamplingParams settings accepted inside `sampling_params` only (passed to vLLM as given)."""
-NATIVE_FIELDS = ("messages",) + SAMPLING_FIELDS + ("stream", "model", "format", "sampling_params")
+WORKER_VLLM_FIELDS = ("prompt", "apply_chat_template", "use_openai_format", "max_batch_size", "min_batch_size",
+                      "batch_size_growth_factor")
+"""worker-vllm's request fields beside `messages`, `sampling_params` and `stream` (its README's input table)."""
+NATIVE_FIELDS = ("messages",) + SAMPLING_FIELDS + ("stream", "model", "format", "sampling_params") + WORKER_VLLM_FIELDS
 FORMATS = ("text", "json")
 OPENAI_ROUTES = ("/v1/chat/completions", "/v1/models")
 OPENAI_CHAT_FIELDS = ("model", "messages", "max_tokens", "max_completion_tokens", "temperature",
@@ -224,11 +230,42 @@ def _sampling_settings(data: Mapping[str, Any]) -> Dict[str, Any]:
     return settings
 
 
+def _batching(data: Mapping[str, Any]) -> None:
+    """worker-vllm's stream batching settings: accepted when sane (this worker batches by STREAM_BATCH_TOKENS)."""
+    for name in ("max_batch_size", "min_batch_size"):
+        value = data.get(name)
+        if value is not None and (not _is_int(value) or not 1 <= value <= 10_000):
+            raise _fail(f"input.{name}", value, "an integer from 1 to 10000")
+    factor = data.get("batch_size_growth_factor")
+    if factor is not None and (not _is_number(factor) or not 1 <= factor <= 100):
+        raise _fail("input.batch_size_growth_factor", factor, "a number from 1 to 100")
+    low, high = data.get("min_batch_size"), data.get("max_batch_size")
+    if low is not None and high is not None and low > high:
+        raise InputError(f"input.min_batch_size: {low!r} is not allowed; expected at most input.max_batch_size ({high!r})")
+
+
+def _prompt_messages(data: Mapping[str, Any]) -> List[Message]:
+    """worker-vllm's `prompt` (text), or `messages`: exactly one of them."""
+    if "prompt" in data and "messages" in data:
+        raise InputError("input.prompt: given together with input.messages; give one of them "
+                         "(prompt: text, messages: a chat)")
+    if "prompt" in data:
+        prompt = data["prompt"]
+        if not isinstance(prompt, str) or not prompt:
+            raise _fail("input.prompt", prompt, "a non-empty string (give a chat as input.messages)")
+        return [{"role": "user", "content": prompt}]
+    if "messages" not in data:
+        raise InputError("input.messages: missing; expected a non-empty list of {role, content} messages "
+                         "(or input.prompt: text)")
+    return _messages(data["messages"], "input.messages", openai=False)
+
+
 def _parse_native(data: Mapping[str, Any], max_model_len: int, served_models: Sequence[str]) -> ChatRequest:
     _reject_unknown(data, NATIVE_FIELDS, "input")
-    if "messages" not in data:
-        raise InputError("input.messages: missing; expected a non-empty list of {role, content} messages")
-    messages = _messages(data["messages"], "input.messages", openai=False)
+    messages = _prompt_messages(data)
+    _flag(data.get("apply_chat_template"), "input.apply_chat_template")
+    _flag(data.get("use_openai_format"), "input.use_openai_format")
+    _batching(data)
     _check_model(data.get("model"), "input.model", served_models)
     json_output = _format(data.get("format"), "input.format")
     settings = _sampling_settings(data)

@@ -33,6 +33,17 @@ if [ -f scripts/setup-actionlint.sh ]; then
   bash scripts/setup-actionlint.sh
 fi
 
+step "rclone and s3cmd for the outside S3 clients' test"
+if command -v rclone >/dev/null 2>&1 && command -v s3cmd >/dev/null 2>&1; then
+  echo "rclone: $(command -v rclone), s3cmd: $(command -v s3cmd)"
+elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rclone s3cmd >/dev/null
+  echo "installed rclone: $(command -v rclone), s3cmd: $(command -v s3cmd)"
+else
+  echo "rclone or s3cmd is missing: install Debian's packages (sudo apt-get install rclone s3cmd)." >&2
+  exit 1
+fi
+
 if [ "$want_browser" = 1 ]; then
   step "Chromium for the browser tests"
   if [ -n "${CHROMIUM_PATH:-}" ] && [ -x "$CHROMIUM_PATH" ]; then

@@ -106,7 +106,7 @@ async def test_vllm_engine_dying_mid_stream_keeps_what_was_streamed_then_fails(f
     handler = JobHandler(build_engine(config), config, on_fatal=calls.append).handle
     fake_vllm.SCRIPT.update(fail_after=1, fail_with=EngineDeadError())
     outputs = await run_job(handler, {"messages": USER, "stream": True}, job_id="job-v1")
-    assert outputs[0] == {"text": "Hello"}
+    assert outputs[0]["choices"] == [{"tokens": ["Hello"]}]
     assert outputs[1]["error"].startswith("engine: the vLLM engine is dead (EngineDeadError: EngineCore")
     assert len(outputs) == 2
     assert calls == ["the vLLM engine is dead"]

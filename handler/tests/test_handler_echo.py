@@ -51,19 +51,20 @@ async def test_streaming_yields_text_batches_then_finish_with_usage():
     _, handler = build(STREAM_BATCH_TOKENS="3")
     outputs = await run_job(handler, chat(max_tokens=50, stream=True))
     # First text alone (early first byte), then 3 tokens a yield, the rest with the finish.
-    assert [o["text"] for o in outputs] == ["one", " two three four", " five six seven"]
-    assert all(set(o) == {"text"} for o in outputs[:-1])
-    assert outputs[-1]["finish_reason"] == "stop"
+    assert [o["choices"][0]["tokens"][0] for o in outputs] == ["one", " two three four", " five six seven"]
+    assert all(set(o) == {"choices", "usage"} and "finish_reason" not in o["choices"][0] for o in outputs[:-1])
+    assert outputs[-1]["choices"][0]["finish_reason"] == "stop"
     assert outputs[-1]["model"] == "echo"
-    assert outputs[-1]["usage"] == {"prompt_tokens": 9, "completion_tokens": 7, "total_tokens": 16}
-    assert "".join(o["text"] for o in outputs) == WORDS
+    # worker-vllm's usage: tokens so far, on every chunk.
+    assert [o["usage"] for o in outputs] == [{"input": 9, "output": n} for n in (1, 4, 7)]
+    assert "".join(o["choices"][0]["tokens"][0] for o in outputs) == WORDS
 
 
 async def test_empty_user_message_finishes_at_once():
     _, handler = build()
     [output] = await run_job(handler, chat(content="", stream=True))
-    assert output == {"text": "", "finish_reason": "stop", "model": "echo",
-                      "usage": {"prompt_tokens": 2, "completion_tokens": 0, "total_tokens": 2}}
+    assert output == {"choices": [{"tokens": [""], "finish_reason": "stop"}], "model": "echo",
+                      "usage": {"input": 2, "output": 0}}
 
 
 async def test_bad_input_yields_one_error_naming_the_field():
@@ -160,7 +161,7 @@ async def test_json_format_answers_valid_json_holding_the_echo():
     assert json.loads(output["choices"][0]["tokens"][0]) == {"echo": 'say "hi" twice'}
     assert output["choices"][0]["finish_reason"] == "stop"
     streamed = await run_job(handler, chat(content="a b", format="json", stream=True))
-    assert json.loads("".join(o["text"] for o in streamed)) == {"echo": "a b"}
+    assert json.loads("".join(o["choices"][0]["tokens"][0] for o in streamed)) == {"echo": "a b"}
 
 
 async def test_a_model_the_worker_does_not_serve_is_refused_listing_what_it_serves():

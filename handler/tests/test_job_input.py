@@ -134,3 +134,28 @@ def test_new_fields_name_what_is_wrong(job_input, message):
     with pytest.raises(InputError) as info:
         parse_job_input(job_input, 100)
     assert str(info.value) == message
+
+
+def test_worker_vllm_prompt_is_one_user_turn():
+    request = parse_job_input({"prompt": "Tell me a joke", "apply_chat_template": True, "use_openai_format": False,
+                               "max_batch_size": 50, "min_batch_size": 1, "batch_size_growth_factor": 3,
+                               "sampling_params": {"max_tokens": 20, "temperature": 0}}, 100)
+    assert request.messages == [{"role": "user", "content": "Tell me a joke"}]
+    assert request.max_tokens == 20
+    assert request.temperature == 0.0
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"prompt": "a", "messages": USER}, "input.prompt: given together with input.messages"),
+    ({"prompt": ["a"]}, "input.prompt: ['a'] is not allowed; expected a non-empty string"),
+    ({"prompt": ""}, "input.prompt: '' is not allowed"),
+    ({"prompt": "a", "apply_chat_template": "yes"}, "input.apply_chat_template: 'yes' is not allowed; expected true or false"),
+    ({"prompt": "a", "max_batch_size": 0}, "input.max_batch_size: 0 is not allowed"),
+    ({"prompt": "a", "min_batch_size": 9, "max_batch_size": 2}, "input.min_batch_size: 9 is not allowed"),
+    ({"prompt": "a", "n_predict": 5}, "input.n_predict: unknown field; allowed fields are messages"),
+    ({}, "input.messages: missing"),
+])
+def test_worker_vllm_fields_refused_by_name(raw, message):
+    with pytest.raises(InputError) as caught:
+        parse_job_input(raw, 100)
+    assert str(caught.value).startswith(message)

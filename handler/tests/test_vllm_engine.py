@@ -63,8 +63,8 @@ async def test_prompt_is_token_ids_with_exactly_one_bos(fake_vllm, vllm_handler)
 
 async def test_streaming_deltas_are_batched(fake_vllm, vllm_handler):
     outputs = await run_job(vllm_handler, {"messages": USER, "max_tokens": 10, "stream": True})
-    assert [o["text"] for o in outputs] == ["Hello", ", world"]
-    assert outputs[-1]["finish_reason"] == "stop"
+    assert [o["choices"][0]["tokens"][0] for o in outputs] == ["Hello", ", world"]
+    assert outputs[-1]["choices"][0]["finish_reason"] == "stop"
 
 
 async def test_cancel_calls_abort_with_the_job_id(fake_vllm, vllm_handler):
@@ -83,7 +83,7 @@ async def test_cancel_calls_abort_with_the_job_id(fake_vllm, vllm_handler):
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert received == [{"text": "x"}]
+    assert [r["choices"] for r in received] == [[{"tokens": ["x"]}]]
     assert fake_vllm.RECORD["abort"] == ["job-9"]
     assert fake_vllm.RECORD["abort_internal"] == ["job-9"]  # vLLM's generate aborts itself too
 
@@ -145,8 +145,8 @@ async def test_worker_vllm_sampling_params_reach_vllm_by_its_names(fake_vllm, vl
 async def test_several_tokens_per_delta_are_counted(fake_vllm, vllm_handler):
     fake_vllm.SCRIPT.update(tokens=list("abcdefg"), tokens_per_output=3)
     outputs = await run_job(vllm_handler, {"messages": USER, "max_tokens": 10, "stream": True})
-    assert "".join(o["text"] for o in outputs) == "abcdefg"
-    assert outputs[-1]["usage"]["completion_tokens"] == 7
+    assert "".join(o["choices"][0]["tokens"][0] for o in outputs) == "abcdefg"
+    assert outputs[-1]["usage"]["output"] == 7
 
 
 async def test_repetition_ends_an_answer(fake_vllm, vllm_handler):

@@ -215,8 +215,8 @@ def test_real_loop_streams_yields_and_aggregates_them_as_the_output(worker_loop)
     assert any("/job-take-batch/" in take and "batch_size=3" in take for take in fake.takes)
 
     streamed = [post["output"] for post in fake.streams["job-stream"]]
-    assert [chunk["text"] for chunk in streamed] == ["one", " two three", " four five"]
-    assert streamed[-1]["finish_reason"] == "stop"
+    assert [chunk["choices"][0]["tokens"][0] for chunk in streamed] == ["one", " two three", " four five"]
+    assert streamed[-1]["choices"][0]["finish_reason"] == "stop"
     assert fake.done["job-stream"]["body"] == {"output": streamed}
     assert "isStream=true" in fake.done["job-stream"]["query"]
 

@@ -55,6 +55,15 @@ export const CATALOG_GPUS: CatalogGpu[] = [
   gpu("NVIDIA A100-SXM4-80GB", "A100 SXM", "AMPERE_80", 80, 1.79, 1.42, perHour(0.00082), "13.0"),
   gpu("NVIDIA RTX A6000", "RTX A6000", "AMPERE_48", 48, 0.52, 0.35, perHour(0.00037), "13.0"),
   gpu("NVIDIA RTX A4000", "RTX A4000", "AMPERE_16", 16, 0.27, 0.18, perHour(0.00018), "12.8"),
+  // The other serverless pools RunPod's console offers (GPU_POOLS in src/infra/config.ts; serverless flex rates
+  // from RunPod's pricing page, 2026-11-30; pod rates approximate): a pool a user can pick must pass here too.
+  gpu("NVIDIA RTX A5000", "RTX A5000", "AMPERE_24", 24, 0.27, 0.16, perHour(0.00019), "13.0"),
+  gpu("NVIDIA L4", "L4", "AMPERE_24", 24, 0.43, 0.43, perHour(0.00019), "13.0"),
+  gpu("NVIDIA L40S", "L40S", "ADA_48_PRO", 48, 0.86, 0.79, perHour(0.00053), "13.0"),
+  gpu("NVIDIA RTX 6000 Ada Generation", "RTX 6000 Ada", "ADA_48_PRO", 48, 0.77, 0.74, perHour(0.00053), "13.0"),
+  gpu("NVIDIA H100 80GB HBM3", "H100 SXM", "ADA_80_PRO", 80, 2.69, 2.69, perHour(0.00116), "13.0"),
+  gpu("NVIDIA H100 PCIe", "H100 PCIe", "ADA_80_PRO", 80, 2.39, 1.99, perHour(0.00116), "13.0"),
+  gpu("NVIDIA H200", "H200 SXM", "HOPPER_141", 141, 3.59, 3.59, perHour(0.00155), "13.0"),
 ];
 
 function gpu(id: string, name: string, pool: string, memory: number, secure: number, community: number, serverless: number, newestCuda: string): CatalogGpu {
@@ -77,7 +86,7 @@ function cpu(id: string, name: string, group: string, min: number, max: number, 
   return { id, name, group, vcpu: { min, max }, ramGbPerVcpu, price: { securePerVcpu: perVcpu, serverlessPerVcpu: perVcpu } };
 }
 
-const ALL_GPU_POOLS = ["ADA_24", "AMPERE_80", "AMPERE_48", "AMPERE_16"];
+const ALL_GPU_POOLS = [...new Set(CATALOG_GPUS.map((g) => g.pool))];
 
 export const CATALOG_DATACENTERS: CatalogDataCenter[] = [
   dc("EU-RO-1", "Romania", "EUROPE", ["STANDARD"], ALL_GPU_POOLS, ["cpu3c", "cpu3g", "cpu5c", "cpu5g"]),

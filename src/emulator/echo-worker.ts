@@ -38,7 +38,31 @@ interface ChatRequest {
 const ROLES = ["system", "user", "assistant"];
 const SAMPLING_FIELDS = ["max_tokens", "temperature", "top_p", "stop", "seed"];
 const EXTRA_SAMPLING_FIELDS = ["top_k", "min_p", "presence_penalty", "frequency_penalty", "repetition_penalty"];
-const NATIVE_FIELDS = ["messages", ...SAMPLING_FIELDS, "stream", "model", "format", "sampling_params"];
+const WORKER_VLLM_FIELDS = ["prompt", "apply_chat_template", "use_openai_format", "max_batch_size", "min_batch_size", "batch_size_growth_factor"];
+const NATIVE_FIELDS = ["messages", ...SAMPLING_FIELDS, "stream", "model", "format", "sampling_params", ...WORKER_VLLM_FIELDS];
+
+/** worker-vllm's `prompt` (one user turn) or `messages`, exactly one; its template and batching fields checked. */
+function promptOrMessages(data: Record<string, unknown>): ReturnType<typeof messagesOf> {
+  if ("prompt" in data && "messages" in data) throw new InputError("input.prompt: given together with input.messages; give one of them (prompt: text, messages: a chat)");
+  for (const name of ["apply_chat_template", "use_openai_format"]) {
+    if (data[name] !== undefined && data[name] !== null && typeof data[name] !== "boolean") throw fail(`input.${name}`, data[name], "true or false");
+  }
+  for (const name of ["max_batch_size", "min_batch_size"]) {
+    const v = data[name];
+    if (v !== undefined && v !== null && !(Number.isInteger(v) && typeof v === "number" && v >= 1 && v <= 10_000)) throw fail(`input.${name}`, v, "an integer from 1 to 10000");
+  }
+  const factor = data.batch_size_growth_factor;
+  if (factor !== undefined && factor !== null && !(typeof factor === "number" && factor >= 1 && factor <= 100)) throw fail("input.batch_size_growth_factor", factor, "a number from 1 to 100");
+  const low = data.min_batch_size;
+  const high = data.max_batch_size;
+  if (typeof low === "number" && typeof high === "number" && low > high) throw new InputError(`input.min_batch_size: ${pyRepr(low)} is not allowed; expected at most input.max_batch_size (${pyRepr(high)})`);
+  if ("prompt" in data) {
+    if (typeof data.prompt !== "string" || data.prompt === "") throw fail("input.prompt", data.prompt, "a non-empty string (give a chat as input.messages)");
+    return messagesOf([{ role: "user", content: data.prompt }], "input.prompt", false);
+  }
+  if (!("messages" in data)) throw new InputError("input.messages: missing; expected a non-empty list of {role, content} messages (or input.prompt: text)");
+  return messagesOf(data.messages, "input.messages", false);
+}
 const FORMATS = ["text", "json"];
 const OPENAI_ROUTES = ["/v1/chat/completions", "/v1/models"];
 const OPENAI_CHAT_FIELDS = ["model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "stop", "seed", "stream", "stream_options", "n", "user", "response_format"];
@@ -196,8 +220,7 @@ function checkModel(value: unknown, field: string, served: readonly string[]): v
 
 function parseNative(data: Record<string, unknown>, maxModelLen: number, served: readonly string[]): ChatRequest {
   rejectUnknown(data, NATIVE_FIELDS, "input");
-  if (!("messages" in data)) throw new InputError("input.messages: missing; expected a non-empty list of {role, content} messages");
-  const messages = messagesOf(data.messages, "input.messages", false);
+  const messages = promptOrMessages(data);
   checkModel(data.model, "input.model", served);
   const format = data.format;
   if (format !== undefined && format !== null && !FORMATS.includes(format as string)) throw fail("input.format", format, `one of ${FORMATS.join(", ")}`);
@@ -332,7 +355,10 @@ function format(request: ChatRequest, model: string, jobId: string, promptTokens
     return chunks;
   }
   if (request.stream) {
-    return batches.map((b) => (b.finishReason === undefined ? { text: b.text } : { text: b.text, finish_reason: b.finishReason, model, usage: usage(promptTokens, b.completionTokens) }));
+    // worker-vllm's streamed chunk: the delta in choices[0].tokens, usage counting the tokens so far.
+    return batches.map((b) => (b.finishReason === undefined
+      ? { choices: [{ tokens: [b.text] }], usage: { input: promptTokens, output: b.completionTokens } }
+      : { choices: [{ tokens: [b.text], finish_reason: b.finishReason }], usage: { input: promptTokens, output: b.completionTokens }, model }));
   }
   const text = batches.map((b) => b.text).join("");
   return [{ choices: [{ tokens: [text], finish_reason: last.finishReason }], usage: { input: promptTokens, output: last.completionTokens }, model }];

@@ -3,7 +3,8 @@
 //   /v2/network-volumes, /v2/serverless, /v2/pods, /v2/catalog, /v2/billing  REST v2 (api.runpod.io)
 //   /v2/{endpointId}/run|runsync|status|stream|cancel|retry|purge-queue|health  job API (api.runpod.ai)
 //   /v2/{endpointId}/openai/v1/chat/completions|models                       OpenAI-compatible route (jobs too)
-//   /s3/{volumeId}/{key}                                                      S3 API for network volumes (s3api-<dc>.runpod.io)
+//   /s3/{volumeId}/{key}                                                      S3 API for network volumes (also at the root of a
+//                                                                             listener per data center: startS3Listener)
 //   /_worker/...                                                              worker protocol (job-take, job-done, ...)
 //   /_emulator/...                                                            test controls: faults, inspection
 // Each area is a Fastify plugin in its own file, registered here.
@@ -12,7 +13,7 @@ import { jobSystemPlugin, type JobSystemOptions } from "./job-system";
 import { restV2Plugin } from "./rest-v2";
 import { BillingLedger } from "./billing";
 import { openaiRoutePlugin } from "./openai-route";
-import { s3ApiPlugin, type S3ApiOptions } from "./s3/s3-api";
+import { registerS3Api, type S3ApiOptions } from "./s3/s3-api";
 
 export interface EmulatorOptions {
   /** The API key clients must send as `Authorization: Bearer <key>`. */
@@ -38,12 +39,13 @@ export async function buildEmulator(options: EmulatorOptions): Promise<FastifyIn
   await app.register(jobSystemPlugin, { endpoints: app.runpodRest.jobEndpoint, now: ledger.now, ...options.jobs, apiKey: options.apiKey });
   await app.register(openaiRoutePlugin, { apiKey: options.apiKey, endpoints: options.jobs?.endpoints ?? app.runpodRest.jobEndpoint });
   if (options.s3) {
-    await app.register(s3ApiPlugin, {
+    await registerS3Api(app, {
       ...options.s3,
       volume: (id) => {
         const volume = app.runpodRest.volumes.get(id);
         return volume && { dataCenter: volume.dataCenter, sizeGb: volume.size };
       },
+      volumes: () => [...app.runpodRest.volumes.values()].map((v) => ({ id: v.id, dataCenter: v.dataCenter })),
     });
   }
   return app;

@@ -16,6 +16,8 @@ import { writeFileAtomic } from "../common/atomic-file";
 import { MetaHumanPaths } from "../app/paths";
 import { readAccount, setPassword } from "../app/server/auth/accounts";
 import { SERVER_COMMAND } from "../app/server/command";
+import { startS3Listener, type S3Listener } from "../emulator/s3/s3-api";
+import { hasS3Api, S3_DATA_CENTERS } from "../runpod/s3-endpoints";
 import { buildEmulator } from "../emulator/emulator";
 import { parseStackConfig } from "../infra/config";
 import { LocalPulumi } from "./local-pulumi";
@@ -58,6 +60,8 @@ export interface LocalStack {
   emulator: FastifyInstance;
   /** RUNPOD_API_URL of the emulator (`http://127.0.0.1:PORT`). */
   emulatorUrl: string;
+  /** RunPod's S3 API of the volume's data center, at the root of a listener of its own (`npm run volume`). */
+  s3Url: string;
   /** The emulator's API key, generated for this run. */
   apiKey: string;
   workers: WorkerManager;
@@ -97,8 +101,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   let emulator: FastifyInstance | undefined;
   let web: WebChild | undefined;
+  let s3: S3Listener | undefined;
   const cleanup = async () => {
     await web?.stop();
+    await s3?.close();
     await emulator?.close();
   };
   try {
@@ -148,10 +154,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ADMIN_USERS: LOCAL_USERNAME,
     }));
 
+    // RunPod serves a data center's S3 API at the root of its own host: so does the emulator, on its own port.
+    step(`starting the S3 API of ${String(outputs.dataCenter)} (RunPod's, for the volume)`);
+    if (!hasS3Api(String(outputs.dataCenter))) throw new LocalStackError(`the stack's data center ${String(outputs.dataCenter)} has no S3 API on RunPod; pick one of ${S3_DATA_CENTERS.join(", ")}`);
+    s3 = await startS3Listener(emulator.s3Api!, String(outputs.dataCenter));
+    const s3Url = s3.url;
     // What `npm run volume` needs to reach this volume: `set -a; . .local/volume.env; set +a`.
     const volumeEnvFile = path.join(dataDir, "volume.env");
     await writeFileAtomic(volumeEnvFile, [
-      `RUNPOD_S3_ENDPOINT_URL=${emulatorUrl}/s3`, `RUNPOD_VOLUME_ID=${String(outputs.volumeId)}`, `RUNPOD_DATA_CENTER=${String(outputs.dataCenter)}`,
+      `RUNPOD_S3_ENDPOINT_URL=${s3Url}`, `RUNPOD_VOLUME_ID=${String(outputs.volumeId)}`, `RUNPOD_DATA_CENTER=${String(outputs.dataCenter)}`,
       `RUNPOD_S3_ACCESS_KEY_ID=${s3Key.accessKeyId}`, `RUNPOD_S3_SECRET_ACCESS_KEY=${s3Key.secretAccessKey}`, "",
     ].join("\n"));
 
@@ -165,9 +176,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     let stopping: Promise<void> | undefined;
     const emu = emulator;
     const server = web;
+    const s3Listener = s3;
     return {
       emulator: emu,
       emulatorUrl,
+      s3Url,
       apiKey,
       workers,
       endpointId,
@@ -184,6 +197,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         stopping ??= (async () => {
           // The web server first, so no chat starts a job on an emulator that is going away.
           await server.stop();
+          await s3Listener.close();
           await emu.close();
         })();
         return stopping;

@@ -9,13 +9,20 @@
 //   ECHO_TOKEN_DELAY_MS    pause between the echo engine's words (default 20, so streams are visible)
 //   EMULATOR_LOG_WORKERS=1 copy worker output to this terminal
 //   METAHUMAN_LOCAL_TAG    passed on to every worker process (env), so a check can find them
+//   RUNPOD_S3_ACCESS_KEY_ID, RUNPOD_S3_SECRET_ACCESS_KEY  the S3 key it accepts (default user_local / rps_local-dev-secret)
+//   EMULATOR_VOLUMES_DIR   where volumes' files live (default .local/emulator-volumes)
+// RunPod's S3 API is served as RunPod serves it: at the root of one listener per data center that has it (free
+// ports, printed at start), bucket = volume id, region = data center.
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import type { FastifyInstance } from "fastify";
 import { buildEmulator } from "../emulator/emulator";
+import { startS3Listener, type S3Listener } from "../emulator/s3/s3-api";
+import { S3_DATA_CENTERS } from "../runpod/s3-endpoints";
 
 const LOCAL_DEFAULT_API_KEY = "local-dev-key";
+const LOCAL_DEFAULT_S3_KEY = { accessKeyId: "user_local", secretAccessKey: "rps_local-dev-secret" };
 const REPO_ROOT = path.resolve(__dirname, "../..");
 const TAG_VARIABLE = "METAHUMAN_LOCAL_TAG";
 
@@ -38,6 +45,8 @@ interface Settings {
   apiKey: string;
   keyFromEnv: boolean;
   tokenDelayMs: number;
+  s3Key: { accessKeyId: string; secretAccessKey: string };
+  volumesDir: string;
 }
 
 const USAGE = `usage: npm run emulator [-- --port N] [--workers-max N] [--no-endpoint]
@@ -71,6 +80,11 @@ function settings(): Settings | undefined {
     apiKey: process.env.RUNPOD_API_KEY || LOCAL_DEFAULT_API_KEY,
     keyFromEnv: Boolean(process.env.RUNPOD_API_KEY),
     tokenDelayMs: wholeNumber("ECHO_TOKEN_DELAY_MS", process.env.ECHO_TOKEN_DELAY_MS ?? "20", 0, 10_000),
+    s3Key: {
+      accessKeyId: process.env.RUNPOD_S3_ACCESS_KEY_ID || LOCAL_DEFAULT_S3_KEY.accessKeyId,
+      secretAccessKey: process.env.RUNPOD_S3_SECRET_ACCESS_KEY || LOCAL_DEFAULT_S3_KEY.secretAccessKey,
+    },
+    volumesDir: path.resolve(process.env.EMULATOR_VOLUMES_DIR || path.join(REPO_ROOT, ".local", "emulator-volumes")),
   };
 }
 
@@ -78,6 +92,7 @@ function emulatorWithWorkers(s: Settings, python: string): Promise<FastifyInstan
   const tag = process.env[TAG_VARIABLE];
   return buildEmulator({
     apiKey: s.apiKey,
+    s3: { keys: [s.s3Key], volumeFolder: (id) => path.join(s.volumesDir, id) },
     jobs: {
       executor: "workers",
       workers: {
@@ -112,7 +127,7 @@ async function createEndpoint(origin: string, apiKey: string, workersMax: number
   return body.id;
 }
 
-function printUsage(s: Settings, origin: string, endpointId: string | undefined): void {
+function printUsage(s: Settings, origin: string, endpointId: string | undefined, s3: S3Listener[]): void {
   say(`local RunPod listening on ${origin}`);
   say(`  RUNPOD_API_URL=${origin}`);
   say(`  RUNPOD_SERVERLESS_URL=${origin}/v2`);
@@ -128,6 +143,11 @@ function printUsage(s: Settings, origin: string, endpointId: string | undefined)
     say(`  runpod-python    runpod.endpoint_url_base = "${origin}/v2"; runpod.Endpoint("${endpointId}")`);
     say(`  runpod-sdk (npm) runpodSdk(key, { baseUrl: "${origin}/v2" }).endpoint("${endpointId}")`);
   }
+  say("");
+  say(`RunPod's S3 API for network volumes (bucket = volume id, region = data center; files under ${s.volumesDir}):`);
+  say(`  RUNPOD_S3_ACCESS_KEY_ID=${s.s3Key.accessKeyId}`);
+  say(`  RUNPOD_S3_SECRET_ACCESS_KEY=${process.env.RUNPOD_S3_SECRET_ACCESS_KEY ? "(from your environment)" : s.s3Key.secretAccessKey}`);
+  for (const listener of s3) say(`  ${listener.dataCenter.padEnd(9)} ${listener.url}   (RunPod: https://s3api-${listener.dataCenter.toLowerCase()}.runpod.io/)`);
   say("Press Ctrl-C to stop the emulator and its workers.");
 }
 
@@ -141,12 +161,14 @@ async function main(): Promise<void> {
   if (!existsSync(python)) throw new Error(`${python} is missing: run \`bash scripts/setup.sh\` first (it builds the worker's virtualenv)`);
 
   let app: FastifyInstance | undefined;
+  const s3: S3Listener[] = [];
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return; // npm forwards the terminal's Ctrl-C a second time
     stopping = true;
     say(`\n${signal}: stopping the emulator and its workers ...`);
     void (async () => {
+      for (const listener of s3) await listener.close();
       await app?.close();
       say("stopped.");
       process.exit(0);
@@ -160,8 +182,11 @@ async function main(): Promise<void> {
     throw new Error(`cannot listen on 127.0.0.1:${s.port} (${err.code ?? err.message}): give a free port with --port`);
   });
   if (stopping) return;
+  for (const dataCenter of S3_DATA_CENTERS) {
+    if (!stopping) s3.push(await startS3Listener(app.s3Api!, dataCenter));
+  }
   const endpointId = s.endpoint ? await createEndpoint(origin, s.apiKey, s.workersMax) : undefined;
-  if (!stopping) printUsage(s, origin, endpointId);
+  if (!stopping) printUsage(s, origin, endpointId, s3);
 }
 
 main().catch((error: Error) => {

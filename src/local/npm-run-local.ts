@@ -79,7 +79,7 @@ async function main(): Promise<void> {
   say(`                     (a real cold start) and stop when idle (scale to zero)`);
   say(`  the stack          the real Pulumi CLI and program, stack "local", state in ${rel(path.join(s.dataDir, "pulumi"))} (rebuilt each start)`);
   say(`  your data          ${rel(s.volumeDir)} (the network volume; kept between runs)`);
-  say(`  the volume's S3    ${s.emulatorUrl}/s3 (RunPod's S3 API): set -a; . ${rel(s.volumeEnvFile)}; set +a; npm run volume -- du`);
+  say(`  the volume's S3    ${s.s3Url} (RunPod's S3 API of the volume's data center; key and secret in ${rel(s.volumeEnvFile)}): set -a; . ${rel(s.volumeEnvFile)}; set +a; npm run volume -- du`);
   say(`  web server log     ${rel(s.webLog)}`);
   say("");
   say("Press Ctrl-C to stop everything.");

@@ -40,7 +40,7 @@ options
 S3 API key (RunPod console → Settings → S3 API Keys; not your RunPod API key):
   RUNPOD_S3_ACCESS_KEY_ID=user_…  RUNPOD_S3_SECRET_ACCESS_KEY=rps_…
   or pulumi config set metahuman:s3AccessKeyId user_… ; pulumi config set --secret metahuman:s3SecretAccessKey
-RUNPOD_S3_ENDPOINT_URL overrides https://s3api-<dc>.runpod.io/ (the local emulator: http://127.0.0.1:8787/s3).
+RUNPOD_S3_ENDPOINT_URL overrides https://s3api-<dc>.runpod.io/ (the local emulator: the data center's URL that npm run emulator or npm run local prints).
 An s3:// backup's own key (never the volume's): BACKUP_AWS_ACCESS_KEY_ID=…  BACKUP_AWS_SECRET_ACCESS_KEY=…`;
 
 export interface CliIo {

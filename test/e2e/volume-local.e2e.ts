@@ -67,7 +67,7 @@ afterAll(async () => {
 
 describe("npm run volume against npm run local", () => {
   it("volume.env names the stack's volume and data center; its secret file is the person's only", () => {
-    expect(env.RUNPOD_S3_ENDPOINT_URL).toBe(`${stack!.emulatorUrl}/s3`);
+    expect(env.RUNPOD_S3_ENDPOINT_URL).toBe(stack!.s3Url);
     expect(env.RUNPOD_VOLUME_ID).toMatch(/\S/);
     expect(env.RUNPOD_DATA_CENTER).toBe(parseStackConfig({}).dataCenter);
     expect(statSync(stack!.volumeEnvFile).mode & 0o077).toBe(0);

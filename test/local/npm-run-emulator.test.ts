@@ -4,17 +4,45 @@ import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { processesTagged } from "../e2e/local-helpers";
 import { commandEnv, outputText, spawnEmulatorCommand, startEmulatorCommand, type EmulatorCommand } from "../clients/emulator-command";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { GetObjectCommand, ListBucketsCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 
 describe("npm run emulator", () => {
   let emu: EmulatorCommand;
   const get = (path: string) => fetch(`${emu.origin}${path}`, { headers: { authorization: `Bearer ${emu.apiKey}` } });
 
+  const volumesDir = mkdtempSync(path.join(tmpdir(), "emulator-volumes-"));
   beforeAll(async () => {
-    emu = await startEmulatorCommand();
+    emu = await startEmulatorCommand({ env: { EMULATOR_VOLUMES_DIR: volumesDir } });
   });
   afterAll(async () => {
     if (emu.child.exitCode === null) await emu.interrupt();
+    rmSync(volumesDir, { recursive: true, force: true });
+  });
+
+  it("serves RunPod's S3 API at the root of a listener per data center, printing its URL and keys", async () => {
+    const out = emu.output();
+    const url = /EU-RO-1 +(http:\/\/127\.0\.0\.1:\d+\/)/.exec(out)?.[1];
+    expect(url, out).toBeDefined();
+    const accessKeyId = /RUNPOD_S3_ACCESS_KEY_ID=(\S+)/.exec(out)?.[1];
+    const secretAccessKey = /RUNPOD_S3_SECRET_ACCESS_KEY=(\S+)/.exec(out)?.[1];
+    const made = await fetch(`${emu.origin}/v2/network-volumes`, {
+      method: "POST", headers: { authorization: `Bearer ${emu.apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "s3-check", size: 10, dataCenter: "EU-RO-1" }),
+    });
+    const volumeId = ((await made.json()) as { id: string }).id;
+    const s3 = new S3Client({ region: "EU-RO-1", endpoint: url, forcePathStyle: true, credentials: { accessKeyId: accessKeyId!, secretAccessKey: secretAccessKey! }, maxAttempts: 1 });
+    try {
+      expect((await s3.send(new ListBucketsCommand({}))).Buckets?.map((b) => b.Name)).toEqual([volumeId]);
+      await s3.send(new PutObjectCommand({ Bucket: volumeId, Key: "hello/there.txt", Body: "hi" }));
+      expect(readFileSync(path.join(volumesDir, volumeId, "hello", "there.txt"), "utf8")).toBe("hi");
+      const got = await s3.send(new GetObjectCommand({ Bucket: volumeId, Key: "hello/there.txt" }));
+      expect(await got.Body!.transformToString()).toBe("hi");
+    } finally {
+      s3.destroy();
+    }
   });
 
   it("prints the base URLs and the id of an endpoint it created through its REST v2", async () => {

@@ -111,7 +111,8 @@ describe("job API", () => {
     }
     expect(status).toBe("COMPLETED");
     expect(chunks.length).toBeGreaterThan(1);
-    expect(chunks.map((c) => (c as { text: string }).text).join("")).toBe("hello there");
+    // worker-vllm's streamed chunk shape.
+    expect(chunks.map((c) => (c as { choices: { tokens: string[] }[] }).choices[0]!.tokens.join("")).join("")).toBe("hello there");
   });
 
   it("cancels a running job: CANCELLED, and the handler sees the abort", async () => {

@@ -1,36 +1,41 @@
-// RunPod's S3-compatible API for network volumes, the subset the volume tool and the AWS CLI use, over the local
-// volume folders, path-style under /s3 (`--endpoint-url http://127.0.0.1:PORT/s3`; RunPod has one host per data
-// center, https://s3api-<dc>.runpod.io/). The bucket is a network volume's id; the region of the signature must be
-// the volume's data center, which must be one of those RunPod offers the API in.
-//   GET    /s3/{volumeId}?list-type=2&prefix&delimiter&continuation-token&start-after&max-keys   ListObjectsV2
-//   GET    /s3/{volumeId}?uploads&prefix                                                        ListMultipartUploads
-//   HEAD   /s3/{volumeId}                                                                       HeadBucket
-//   HEAD|GET /s3/{volumeId}/{key} (Range: bytes=a-b)                                            HeadObject, GetObject
-//   PUT    /s3/{volumeId}/{key}                                                                 PutObject
-//   POST   /s3/{volumeId}/{key}?uploads                                                         CreateMultipartUpload
-//   PUT    /s3/{volumeId}/{key}?partNumber&uploadId                                             UploadPart
-//   GET    /s3/{volumeId}/{key}?uploadId                                                        ListParts
-//   POST   /s3/{volumeId}/{key}?uploadId                                                        CompleteMultipartUpload
-//   DELETE /s3/{volumeId}/{key}[?uploadId]                                                      DeleteObject, AbortMultipartUpload
-//   POST   /s3/{volumeId}?delete                                                                DeleteObjects
-// Every request is signed (SigV4) with one of the local S3 keys. Test controls under /_emulator/s3/: a volume's
-// capacity in bytes (a full volume answers 507 InsufficientStorage and keeps nothing of the refused body), and
-// faults that drop the connection after part of an upload's body arrived.
+// RunPod's S3-compatible API for network volumes (docs.runpod.io/storage/s3-api, "S3 API compatibility reference",
+// as of 2026-07-27) over the local volume folders. RunPod serves it at the root of one host per data center
+// (https://s3api-<dc>.runpod.io/); so does the emulator, on a listener of its own per data center
+// (`startS3Listener`), and, for older callers, path-style under /s3 on its REST port. The bucket is a network
+// volume's id; the region of the signature must be the volume's data center. What RunPod lists as supported works:
+//   GET    /                                                                      ListBuckets
+//   HEAD   /{volumeId}                                                            HeadBucket
+//   GET    /{volumeId}[?list-type=2]&prefix&delimiter&marker|continuation-token&start-after&max-keys&encoding-type
+//                                                                                ListObjects, ListObjectsV2
+//   GET    /{volumeId}?uploads&prefix                                             ListMultipartUploads
+//   HEAD|GET /{volumeId}/{key} (Range: bytes=a-b)                                 HeadObject, GetObject
+//   PUT    /{volumeId}/{key} (x-amz-meta-*)                                       PutObject (at most 500 MB)
+//   PUT    /{volumeId}/{key} x-amz-copy-source, x-amz-metadata-directive          CopyObject (within the volume)
+//   POST   /{volumeId}/{key}?uploads                                              CreateMultipartUpload
+//   PUT    /{volumeId}/{key}?partNumber&uploadId                                  UploadPart (at most 500 MB a part)
+//   GET    /{volumeId}/{key}?uploadId                                             ListParts
+//   POST   /{volumeId}/{key}?uploadId                                             CompleteMultipartUpload
+//   DELETE /{volumeId}/{key}[?uploadId]                                           DeleteObject, AbortMultipartUpload
+// What it lists as unsupported, or does not list (DeleteObjects, UploadPartCopy, ACLs, tagging, versioning,
+// bucket creation and deletion, GetBucketLocation, pre-signed URLs, ...), answers 501 NotImplemented naming the
+// operation, and changes nothing. Every request is signed (SigV4) with one of the local S3 keys, within an hour of
+// the emulator's clock (RunPod's limit). Test controls under /_emulator/s3/ on the REST port: a volume's capacity in
+// bytes (a full volume answers 507 InsufficientStorage and keeps nothing of the refused body), and faults that drop
+// the connection after part of an upload's body arrived.
 import { randomBytes } from "node:crypto";
-import { createReadStream } from "node:fs";
 import type { IncomingMessage } from "node:http";
-import { PassThrough, type Readable } from "node:stream";
-import { crc32 } from "node:zlib";
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import { z } from "zod";
 import { hasS3Api } from "../../runpod/s3-endpoints";
-import { AwsChunkedDecoder } from "./aws-chunked";
-import { verifySigV4, type S3Credentials } from "./sigv4";
-import { S3Error, VolumeStore, type ObjectInfo } from "./volume-store";
-import { errorDocument, parseCompleteMultipartUpload, parseDeleteObjects, xmlDocument } from "./xml";
+import { listBuckets, listObjects, listParts, listUploads } from "./s3-listing";
+import {
+  copyObject, declaredLength, getObject, MAX_SINGLE_UPLOAD, readText, receiveBody, requestMeta, xml, type Ctx,
+} from "./s3-objects";
+import { MAX_SKEW_MS, verifySigV4, type S3Credentials } from "./sigv4";
+import { fsError, S3Error, VolumeStore } from "./volume-store";
+import { errorDocument, parseCompleteMultipartUpload } from "./xml";
 
 export const S3_PATH_PREFIX = "/s3";
-const MIB = 1024 * 1024;
 
 export interface S3ApiOptions {
   /** The S3 API keys the emulator accepts (RunPod: access key id `user_…`, secret `rps_…`). */
@@ -39,14 +44,18 @@ export interface S3ApiOptions {
   volumeFolder(volumeId: string): string;
   /** A volume's data center and size in GB, or undefined when no such volume exists. */
   volume(volumeId: string): { dataCenter: string; sizeGb: number } | undefined;
-  /** Smallest part but the last of a multipart upload (S3: 5 MiB). */
+  /** Every volume (ListBuckets). */
+  volumes?(): { id: string; dataCenter: string }[];
+  /** Smallest part but the last of a multipart upload (RunPod does not enforce S3's 5 MiB: 0). */
   minPartSize?: number;
+  /** The clock signatures are checked against (tests move it). */
+  now?(): number;
 }
 
 interface DropRule { pathPattern: RegExp; queryPattern: RegExp; afterBytes: number; skip: number; remaining: number }
 
 const dropRuleSchema = z.object({
-  /** Matched against the request path (with the /s3 prefix, without the query). */
+  /** Matched against the request path (as sent, without the query). */
   pathPattern: z.string().default("."),
   /** Matched against the query string (e.g. "partNumber=3&"). */
   queryPattern: z.string().default(""),
@@ -57,93 +66,185 @@ const dropRuleSchema = z.object({
   times: z.number().int().min(1).default(1),
 }).strict();
 
-export async function s3ApiPlugin(app: FastifyInstance, options: S3ApiOptions): Promise<void> {
-  const secrets = new Map(options.keys.map((k) => [k.accessKeyId, k.secretAccessKey]));
-  const minPartSize = options.minPartSize ?? 5 * MIB;
-  const stores = new Map<string, VolumeStore>();
-  const capacity = new Map<string, number>();
-  const drops: DropRule[] = [];
-  const storeOf = (volumeId: string) => {
-    let store = stores.get(volumeId);
-    if (store === undefined) stores.set(volumeId, (store = new VolumeStore(options.volumeFolder(volumeId))));
+// Sub-resources RunPod's S3 API does not implement, by the operation they select (for the 501's message).
+const UNSUPPORTED_BUCKET: Record<string, string> = {
+  acl: "bucket ACLs", policy: "bucket policies", versioning: "bucket versioning", versions: "ListObjectVersions",
+  location: "GetBucketLocation", encryption: "bucket encryption", "object-lock": "object locking", tagging: "bucket tagging",
+  cors: "bucket CORS", lifecycle: "bucket lifecycle", website: "bucket websites", logging: "bucket logging",
+  notification: "bucket notifications", replication: "bucket replication", requestPayment: "requester pays",
+  accelerate: "transfer acceleration", analytics: "bucket analytics", inventory: "bucket inventory", metrics: "bucket metrics",
+  "intelligent-tiering": "intelligent tiering", ownershipControls: "ownership controls", publicAccessBlock: "public access blocks",
+  policyStatus: "bucket policies", delete: "DeleteObjects (RunPod lists it as planned; delete objects one by one)",
+};
+const UNSUPPORTED_OBJECT: Record<string, string> = {
+  acl: "object ACLs", tagging: "object tagging", retention: "object retention", "legal-hold": "legal holds",
+  attributes: "GetObjectAttributes", torrent: "torrents", restore: "RestoreObject", select: "SelectObjectContent",
+};
+
+declare module "fastify" {
+  interface FastifyInstance {
+    /** RunPod's S3 API's state, when the emulator serves it (its own listeners are started from it). */
+    s3Api?: S3Service;
+  }
+}
+
+/** The S3 API's state, shared by the /s3 routes on the REST port and the listeners of each data center. */
+export class S3Service {
+  private readonly secrets: Map<string, string>;
+  private readonly stores = new Map<string, VolumeStore>();
+  readonly capacity = new Map<string, number>();
+  readonly drops: DropRule[] = [];
+
+  constructor(readonly options: S3ApiOptions) {
+    this.secrets = new Map(options.keys.map((k) => [k.accessKeyId, k.secretAccessKey]));
+  }
+
+  get keys(): S3Credentials[] {
+    return this.options.keys;
+  }
+
+  storeOf(volumeId: string): VolumeStore {
+    let store = this.stores.get(volumeId);
+    if (store === undefined) this.stores.set(volumeId, (store = new VolumeStore(this.options.volumeFolder(volumeId))));
     return store;
-  };
+  }
 
-  app.put<{ Params: { id: string }; Body: { bytes: number | null } }>("/_emulator/s3/volumes/:id/capacity", async (request, reply) => {
-    const bytes = request.body?.bytes;
-    if (bytes === null) capacity.delete(request.params.id);
-    else if (typeof bytes === "number" && bytes >= 0) capacity.set(request.params.id, bytes);
-    else return reply.code(422).send({ error: "body must be {bytes: number | null}" });
-    return reply.code(204).send();
-  });
-  app.post("/_emulator/s3/drops", async (request, reply) => {
-    const parsed = dropRuleSchema.safeParse(request.body ?? {});
-    if (!parsed.success) return reply.code(422).send({ error: parsed.error.issues.map((i) => i.message).join("; ") });
-    drops.push({ pathPattern: new RegExp(parsed.data.pathPattern), queryPattern: new RegExp(parsed.data.queryPattern), afterBytes: parsed.data.afterBytes, skip: parsed.data.skip, remaining: parsed.data.times });
-    return reply.code(201).send({});
-  });
-  app.delete("/_emulator/s3/drops", async (_request, reply) => {
-    drops.length = 0;
-    return reply.code(204).send();
-  });
+  /** The S3 routes under `prefix` ("" at the root); `dataCenter` limits them to that data center's volumes. */
+  routes(prefix: string, dataCenter?: string) {
+    return async (s3: FastifyInstance): Promise<void> => {
+      // Bodies are objects' bytes, whatever their content type: handlers stream them from the raw request.
+      s3.removeAllContentTypeParsers();
+      s3.addContentTypeParser("*", (_request, _payload, done) => done(null));
+      const paths = prefix === "" ? ["/", "/*"] : [prefix, `${prefix}/`, `${prefix}/*`];
+      for (const url of paths) {
+        s3.route({ method: ["GET", "HEAD", "PUT", "POST", "DELETE"], url, exposeHeadRoute: false, handler: (request, reply) => this.handle(request, reply, prefix, dataCenter) });
+      }
+    };
+  }
 
-  await app.register(async (s3) => {
-    // Bodies are objects' bytes, whatever their content type: handlers stream them from the raw request.
-    s3.removeAllContentTypeParsers();
-    s3.addContentTypeParser("*", (_request, _payload, done) => done(null));
-
-    s3.route({
-      method: ["GET", "HEAD", "PUT", "POST", "DELETE"],
-      url: `${S3_PATH_PREFIX}/*`,
-      exposeHeadRoute: false,
-      handler: async (request, reply) => {
-        const requestId = randomBytes(8).toString("hex").toUpperCase();
-        reply.header("x-amz-request-id", requestId);
-        const { bucket, key, query } = parseTarget(request.url);
-        try {
-          const auth = verifySigV4({ method: request.method, url: request.url, headers: request.headers }, (id) => secrets.get(id));
-          if (!auth.ok) throw new S3Error(auth.status, auth.code, auth.message);
-          const volume = bucket === "" ? undefined : options.volume(bucket);
-          if (volume === undefined) throw new S3Error(404, "NoSuchBucket", "The specified bucket does not exist.");
-          if (!hasS3Api(volume.dataCenter)) throw new S3Error(404, "NoSuchBucket", `The specified bucket does not exist (data center ${volume.dataCenter} has no S3 API).`);
-          if (auth.region.toUpperCase() !== volume.dataCenter) {
-            throw new S3Error(400, "AuthorizationHeaderMalformed", `The authorization header is malformed; the region '${auth.region}' is wrong; expecting '${volume.dataCenter}'`);
-          }
-          const store = storeOf(bucket);
-          const ctx: Ctx = { request, reply, store, key, query, payloadHash: auth.payloadHash, volumeId: bucket, requestId };
-          const limit = capacity.get(bucket) ?? volume.sizeGb * 1024 ** 3;
-          return await dispatch(ctx, { minPartSize, capacity: limit, drop: request.method === "PUT" ? takeDrop(drops, request.url) : undefined });
-        } catch (err) {
-          if (!(err instanceof S3Error)) request.log.error(err);
-          const e = err instanceof S3Error ? err : new S3Error(500, "InternalError", "We encountered an internal error. Please try again.");
-          drain(request.raw);
-          reply.code(e.status).header("content-type", "application/xml");
-          if (request.method === "HEAD") return reply.send();
-          return reply.send(errorDocument(e.code, e.message, `/${bucket}${key ? `/${key}` : ""}`, requestId));
+  private async handle(request: Ctx["request"], reply: Ctx["reply"], prefix: string, dataCenter: string | undefined): Promise<unknown> {
+    const requestId = randomBytes(8).toString("hex").toUpperCase();
+    reply.header("x-amz-request-id", requestId);
+    let resource = request.url.split("?")[0]!.slice(prefix.length);
+    try {
+      const { bucket, key, query } = parseTarget(request.url, prefix);
+      resource = `/${bucket}${key ? `/${key}` : ""}`;
+      if (query.has("X-Amz-Signature") || query.has("X-Amz-Algorithm") || query.has("Signature")) {
+        throw new S3Error(501, "NotImplemented", "Pre-signed URLs are not supported by RunPod's S3 API; sign each request with the Authorization header.");
+      }
+      const auth = verifySigV4({ method: request.method, url: request.url, headers: request.headers }, (id) => this.secrets.get(id), {
+        now: this.options.now?.() ?? Date.now(), maxSkewMs: MAX_SKEW_MS,
+      });
+      if (!auth.ok) throw new S3Error(auth.status, auth.code, auth.message);
+      if (dataCenter !== undefined && auth.region.toUpperCase() !== dataCenter) {
+        throw new S3Error(400, "AuthorizationHeaderMalformed", `The authorization header is malformed; the region '${auth.region}' is wrong; expecting '${dataCenter}'`);
+      }
+      if (key === "" && (request.method === "PUT" || request.method === "DELETE") && [...query.keys()].length === 0) {
+        // CreateBucket of a volume that exists says so, as S3 does for a bucket one owns (rclone and others try it
+        // before their first upload); anything else about buckets is RunPod's console's or REST API's to do.
+        if (request.method === "PUT" && bucket !== "" && this.options.volume(bucket) !== undefined) {
+          throw new S3Error(409, "BucketAlreadyOwnedByYou", `Network volume ${bucket} already exists and is yours; nothing was changed.`);
         }
-      },
+        throw notImplemented(request.method === "PUT" ? "CreateBucket (create network volumes in RunPod's console or REST API)" : "DeleteBucket (delete network volumes in RunPod's console or REST API)");
+      }
+      if (bucket === "") {
+        if (request.method !== "GET") throw new S3Error(501, "NotImplemented", `${request.method} / is not implemented by RunPod's S3 API (only ListBuckets, GET /)`);
+        const region = auth.region.toUpperCase();
+        const volumes = (this.options.volumes?.() ?? []).filter((v) => v.dataCenter === region && hasS3Api(v.dataCenter));
+        return listBuckets(reply, auth.accessKeyId, volumes);
+      }
+      const volume = this.options.volume(bucket);
+      if (volume === undefined) throw new S3Error(404, "NoSuchBucket", `The specified bucket does not exist: no network volume ${JSON.stringify(bucket)}.`);
+      if (!hasS3Api(volume.dataCenter)) throw new S3Error(404, "NoSuchBucket", `The specified bucket does not exist (data center ${volume.dataCenter} has no S3 API).`);
+      if (auth.region.toUpperCase() !== volume.dataCenter) {
+        throw new S3Error(400, "AuthorizationHeaderMalformed", `The authorization header is malformed; the region '${auth.region}' is wrong; expecting '${volume.dataCenter}'`);
+      }
+      const ctx: Ctx = { request, reply, store: this.storeOf(bucket), key, query, payloadHash: auth.payloadHash, volumeId: bucket, requestId };
+      const limit = this.capacity.get(bucket) ?? volume.sizeGb * 1024 ** 3;
+      return await dispatch(ctx, { minPartSize: this.options.minPartSize ?? 0, capacity: limit, drop: request.method === "PUT" ? takeDrop(this.drops, request.url) : undefined });
+    } catch (caught) {
+      const err = caught instanceof S3Error ? caught : fsError(caught, resource);
+      if (!(err instanceof S3Error)) request.log.error(err);
+      const e = err instanceof S3Error ? err : new S3Error(500, "InternalError", "We encountered an internal error. Please try again.");
+      drain(request.raw);
+      reply.code(e.status).header("content-type", "application/xml");
+      if (request.method === "HEAD") return reply.send();
+      return reply.send(errorDocument(e.code, e.message, resource, requestId));
+    }
+  }
+
+  /** The test controls on the REST port: capacity and dropped connections. */
+  async controls(app: FastifyInstance): Promise<void> {
+    app.put<{ Params: { id: string }; Body: { bytes: number | null } }>("/_emulator/s3/volumes/:id/capacity", async (request, reply) => {
+      const bytes = request.body?.bytes;
+      if (bytes === null) this.capacity.delete(request.params.id);
+      else if (typeof bytes === "number" && bytes >= 0) this.capacity.set(request.params.id, bytes);
+      else return reply.code(422).send({ error: "body must be {bytes: number | null}" });
+      return reply.code(204).send();
     });
-  });
+    app.post("/_emulator/s3/drops", async (request, reply) => {
+      const parsed = dropRuleSchema.safeParse(request.body ?? {});
+      if (!parsed.success) return reply.code(422).send({ error: parsed.error.issues.map((i) => i.message).join("; ") });
+      this.drops.push({ pathPattern: new RegExp(parsed.data.pathPattern), queryPattern: new RegExp(parsed.data.queryPattern), afterBytes: parsed.data.afterBytes, skip: parsed.data.skip, remaining: parsed.data.times });
+      return reply.code(201).send({});
+    });
+    app.delete("/_emulator/s3/drops", async (_request, reply) => {
+      this.drops.length = 0;
+      return reply.code(204).send();
+    });
+  }
 }
 
-interface Ctx {
-  request: FastifyRequest;
-  reply: FastifyReply;
-  store: VolumeStore;
-  key: string;
-  query: URLSearchParams;
-  payloadHash: string;
-  volumeId: string;
-  requestId: string;
+/**
+ * The S3 API on the emulator's REST port under /s3, with its test controls; `app.s3Api` (decorated on the app
+ * itself, so called directly, not registered as an encapsulated plugin) starts the data centers' listeners.
+ */
+export async function registerS3Api(app: FastifyInstance, options: S3ApiOptions): Promise<void> {
+  const service = new S3Service(options);
+  app.decorate("s3Api", service);
+  await service.controls(app);
+  await app.register(service.routes(S3_PATH_PREFIX));
 }
 
-function parseTarget(url: string): { bucket: string; key: string; query: URLSearchParams } {
+export interface S3Listener {
+  dataCenter: string;
+  /** `http://127.0.0.1:PORT/`: the endpoint URL (`--endpoint-url`), as `https://s3api-<dc>.runpod.io/` is on RunPod. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** One data center's S3 endpoint: the S3 API at the root of a listener of its own, over the emulator's volumes. */
+export async function startS3Listener(service: S3Service, dataCenter: string, options: { host?: string; port?: number; logger?: boolean } = {}): Promise<S3Listener> {
+  const dc = dataCenter.toUpperCase();
+  if (!hasS3Api(dc)) throw new Error(`data center ${dataCenter} has no S3 API on RunPod`);
+  const app = Fastify({ logger: options.logger ?? false });
+  await app.register(service.routes("", dc));
+  const host = options.host ?? "127.0.0.1";
+  await app.listen({ host, port: options.port ?? 0 });
+  const address = app.server.address();
+  if (address === null || typeof address === "string") throw new Error("the S3 listener has no TCP address");
+  return {
+    dataCenter: dc,
+    url: `http://${host}:${address.port}/`,
+    async close() {
+      const closing = app.close();
+      app.server.closeAllConnections();
+      await closing;
+    },
+  };
+}
+
+function parseTarget(url: string, prefix: string): { bucket: string; key: string; query: URLSearchParams } {
   const q = url.indexOf("?");
-  const path = (q === -1 ? url : url.slice(0, q)).slice(S3_PATH_PREFIX.length + 1);
+  const path = (q === -1 ? url : url.slice(0, q)).slice(prefix.length).replace(/^\//, "");
   const slash = path.indexOf("/");
-  const bucket = decodeURIComponent(slash === -1 ? path : path.slice(0, slash));
-  const key = slash === -1 ? "" : decodeURIComponent(path.slice(slash + 1));
-  return { bucket, key, query: new URLSearchParams(q === -1 ? "" : url.slice(q + 1)) };
+  try {
+    const bucket = decodeURIComponent(slash === -1 ? path : path.slice(0, slash));
+    const key = slash === -1 ? "" : decodeURIComponent(path.slice(slash + 1));
+    return { bucket, key, query: new URLSearchParams(q === -1 ? "" : url.slice(q + 1)) };
+  } catch {
+    throw new S3Error(400, "InvalidURI", `The request path ${JSON.stringify(path.slice(0, 120))} is not percent-encoded correctly.`);
+  }
 }
 
 function takeDrop(drops: DropRule[], url: string): number | undefined {
@@ -162,232 +263,87 @@ function drain(raw: IncomingMessage): void {
   if (!raw.readableEnded) raw.resume();
 }
 
+function unsupported(query: URLSearchParams, table: Record<string, string>): string | undefined {
+  for (const name of query.keys()) if (Object.hasOwn(table, name)) return table[name];
+  return undefined;
+}
+
+function notImplemented(what: string): S3Error {
+  return new S3Error(501, "NotImplemented", `${what} is not implemented by RunPod's S3 API (docs.runpod.io/storage/s3-api); nothing was changed.`);
+}
+
 async function dispatch(ctx: Ctx, limits: { minPartSize: number; capacity: number; drop: number | undefined }): Promise<unknown> {
   const { request, reply, store, key, query } = ctx;
   const method = request.method;
   if (key === "") {
+    const what = unsupported(query, UNSUPPORTED_BUCKET);
+    if (what !== undefined) throw notImplemented(what);
     if (method === "HEAD") return reply.code(200).send();
     if (method === "GET" && query.has("uploads")) return listUploads(ctx);
     if (method === "GET") return listObjects(ctx);
-    if (method === "POST" && query.has("delete")) return deleteObjects(ctx);
-    throw new S3Error(405, "MethodNotAllowed", `${method} on a bucket is not supported by this S3 API`);
+    throw notImplemented(method === "PUT" ? "CreateBucket (create network volumes in RunPod's console or REST API)" : method === "DELETE" ? "DeleteBucket" : `${method} on a bucket`);
   }
+  const what = unsupported(query, UNSUPPORTED_OBJECT);
+  if (what !== undefined) throw notImplemented(what);
+  const copySource = request.headers["x-amz-copy-source"];
   if (method === "HEAD" || (method === "GET" && !query.has("uploadId"))) return getObject(ctx, method === "HEAD");
-  if (method === "GET") {
-    const parts = await store.parts((await store.upload(query.get("uploadId")!, key)).uploadId);
-    return xml(reply, "ListPartsResult", {
-      Bucket: ctx.volumeId, Key: key, UploadId: query.get("uploadId")!, IsTruncated: false, MaxParts: 10000,
-      Part: parts.map((p) => ({ PartNumber: p.partNumber, LastModified: p.lastModified.toISOString(), ETag: `"${p.etag}"`, Size: p.size })),
-    });
-  }
+  if (method === "GET") return listParts(ctx, query.get("uploadId")!);
   if (method === "POST" && query.has("uploads")) {
-    const uploadId = await store.createUpload(key);
+    const uploadId = await store.createUpload(key, requestMeta(request));
     return xml(reply, "InitiateMultipartUploadResult", { Bucket: ctx.volumeId, Key: key, UploadId: uploadId });
   }
   if (method === "POST" && query.has("uploadId")) {
     const chosen = parseCompleteMultipartUpload(await readText(request.raw));
-    if (chosen === undefined) throw new S3Error(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema.");
+    if (chosen === undefined) throw new S3Error(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema (CompleteMultipartUpload with Part/PartNumber and Part/ETag).");
     const info = await store.completeUpload(query.get("uploadId")!, chosen, limits.minPartSize);
     return xml(reply, "CompleteMultipartUploadResult", { Location: `/${ctx.volumeId}/${key}`, Bucket: ctx.volumeId, Key: key, ETag: `"${info.etag}"` });
   }
-  if (method === "PUT") {
-    const uploadId = query.get("uploadId");
-    const partNumber = query.get("partNumber");
-    if (uploadId !== null) await store.upload(uploadId, key);
-    if (uploadId !== null && (partNumber === null || !/^\d+$/.test(partNumber) || Number(partNumber) < 1 || Number(partNumber) > 10000)) {
-      throw new S3Error(400, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive.");
-    }
-    const incoming = declaredLength(request);
-    if (incoming !== undefined && (await store.usedBytes()) + incoming > limits.capacity) {
-      throw new S3Error(507, "InsufficientStorage", `The network volume is full: ${incoming} more bytes do not fit in its ${limits.capacity} bytes.`);
-    }
-    if (key.endsWith("/") && incoming === 0) {
-      await store.putEmpty(key);
-      return reply.header("etag", '"d41d8cd98f00b204e9800998ecf8427e"').send();
-    }
-    const { written, tmp } = await receiveBody(ctx, limits.drop);
-    try {
-      if ((await store.usedBytes()) > limits.capacity) {
-        throw new S3Error(507, "InsufficientStorage", `The network volume is full: ${written.size} more bytes do not fit in its ${limits.capacity} bytes.`);
-      }
-      if (uploadId !== null) {
-        await store.storePart(uploadId, Number(partNumber), tmp);
-        return reply.header("etag", `"${written.md5}"`).send();
-      }
-      const info = await store.commit(tmp, key);
-      return reply.header("etag", `"${info.etag}"`).send();
-    } finally {
-      await store.discard(tmp);
-    }
+  if (method === "PUT" && typeof copySource === "string") {
+    if (query.has("uploadId") || query.has("partNumber")) throw notImplemented("UploadPartCopy");
+    return copyObject(ctx, copySource);
   }
+  if (method === "PUT") return putObject(ctx, limits);
   if (method === "DELETE") {
     const uploadId = query.get("uploadId");
     if (uploadId !== null) await store.abortUpload((await store.upload(uploadId, key)).uploadId);
     else await store.delete(key);
     return reply.code(204).send();
   }
-  throw new S3Error(405, "MethodNotAllowed", `${method} on an object is not supported by this S3 API`);
+  throw notImplemented(`${method} on an object`);
 }
 
-function declaredLength(request: FastifyRequest): number | undefined {
-  const decoded = request.headers["x-amz-decoded-content-length"] ?? request.headers["content-length"];
-  const n = Number(Array.isArray(decoded) ? decoded[0] : decoded);
-  return Number.isFinite(n) && decoded !== undefined ? n : undefined;
-}
-
-/** The request body into a temporary file, checked against what the client declared (payload hash, MD5, trailers). */
-async function receiveBody(ctx: Ctx, dropAfter: number | undefined) {
-  const raw = ctx.request.raw;
-  let body: Readable = raw;
-  if (dropAfter !== undefined) {
-    // An injected fault: the connection goes away after `dropAfter` bytes, as a flaky network would do it.
-    const counted = new PassThrough();
-    // The reader sees a premature close (the stream may be dropped before anything reads it).
-    counted.on("error", () => {});
-    let seen = 0;
-    raw.on("data", (chunk: Buffer) => {
-      if (counted.destroyed) return;
-      seen += chunk.length;
-      if (seen > dropAfter) {
-        raw.socket.destroy();
-        counted.destroy();
-      } else counted.write(chunk);
-    });
-    raw.on("end", () => counted.end());
-    body = counted;
+async function putObject(ctx: Ctx, limits: { capacity: number; drop: number | undefined }): Promise<unknown> {
+  const { request, reply, store, key, query } = ctx;
+  const uploadId = query.get("uploadId");
+  const partNumber = query.get("partNumber");
+  if (uploadId !== null) await store.upload(uploadId, key);
+  if (uploadId !== null && (partNumber === null || !/^\d+$/.test(partNumber) || Number(partNumber) < 1 || Number(partNumber) > 10000)) {
+    throw new S3Error(400, "InvalidArgument", `Part number ${JSON.stringify(partNumber)} is not allowed: give an integer between 1 and 10000, inclusive.`);
   }
-  const streaming = ctx.payloadHash.startsWith("STREAMING-");
-  const decoder = streaming ? new AwsChunkedDecoder() : undefined;
-  if (decoder) body = body.pipe(decoder);
-  const { written, tmp } = await ctx.store.receive(body).catch((err: Error) => {
-    throw new S3Error(400, "IncompleteBody", `The request body could not be read: ${err.message}`);
-  });
-  const fail = async (code: string, message: string) => {
-    await ctx.store.discard(tmp);
-    throw new S3Error(400, code, message);
-  };
-  if (/^[0-9a-f]{64}$/.test(ctx.payloadHash) && ctx.payloadHash !== written.sha256) {
-    await fail("XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.");
+  const meta = uploadId === null ? requestMeta(request) : { user: {} };
+  const incoming = declaredLength(request);
+  if (incoming !== undefined && incoming > MAX_SINGLE_UPLOAD) {
+    throw new S3Error(400, "EntityTooLarge", `${uploadId === null ? "A single PutObject" : "A part"} of ${incoming} bytes is over RunPod's limit of ${MAX_SINGLE_UPLOAD} bytes (500 MB); upload larger files in parts.`);
   }
-  const contentMd5 = ctx.request.headers["content-md5"];
-  if (typeof contentMd5 === "string" && Buffer.from(contentMd5, "base64").toString("hex") !== written.md5) {
-    await fail("BadDigest", "The Content-MD5 you specified did not match what we received.");
+  if (incoming !== undefined && (await store.usedBytes()) + incoming > limits.capacity) {
+    throw new S3Error(507, "InsufficientStorage", `The network volume is full: ${incoming} more bytes do not fit in its ${limits.capacity} bytes.`);
   }
-  const trailers = { ...decoder?.trailers, ...pick(ctx.request.headers, ["x-amz-checksum-sha256", "x-amz-checksum-crc32"]) };
-  if (trailers["x-amz-checksum-sha256"] && Buffer.from(trailers["x-amz-checksum-sha256"], "base64").toString("hex") !== written.sha256) {
-    await fail("BadDigest", "The SHA256 you specified did not match the calculated checksum.");
+  if (key.endsWith("/") && incoming === 0) {
+    await store.putEmpty(key);
+    return reply.header("etag", '"d41d8cd98f00b204e9800998ecf8427e"').send();
   }
-  if (trailers["x-amz-checksum-crc32"]) {
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(await crc32Of(tmp));
-    if (crc.toString("base64") !== trailers["x-amz-checksum-crc32"]) await fail("BadDigest", "The CRC32 you specified did not match the calculated checksum.");
-  }
-  return { written, tmp };
-}
-
-function pick(headers: FastifyRequest["headers"], names: string[]): Record<string, string> {
-  return Object.fromEntries(names.flatMap((n) => (typeof headers[n] === "string" ? [[n, headers[n] as string]] : [])));
-}
-
-async function crc32Of(file: string): Promise<number> {
-  let value = 0;
-  for await (const chunk of createReadStream(file)) value = crc32(chunk as Buffer, value);
-  return value >>> 0;
-}
-
-async function readText(raw: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of raw) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-function objectHeaders(reply: FastifyReply, info: ObjectInfo): void {
-  reply.header("etag", `"${info.etag}"`).header("last-modified", info.lastModified.toUTCString())
-    .header("accept-ranges", "bytes").header("content-type", "application/octet-stream");
-}
-
-async function getObject(ctx: Ctx, headOnly: boolean): Promise<unknown> {
-  const { reply, store, key } = ctx;
-  const info = await store.head(key);
-  objectHeaders(reply, info);
-  const range = /^bytes=(\d*)-(\d*)$/.exec(String(ctx.request.headers.range ?? ""));
-  if (range && (range[1] !== "" || range[2] !== "")) {
-    const start = range[1] === "" ? Math.max(0, info.size - Number(range[2])) : Number(range[1]);
-    const end = range[1] === "" || range[2] === "" ? info.size - 1 : Math.min(Number(range[2]), info.size - 1);
-    if (start > end || start >= info.size) throw new S3Error(416, "InvalidRange", "The requested range is not satisfiable");
-    reply.code(206).header("content-range", `bytes ${start}-${end}/${info.size}`).header("content-length", String(end - start + 1));
-    return headOnly ? reply.send() : reply.send(store.read(key, { start, end }));
-  }
-  reply.header("content-length", String(info.size));
-  return headOnly ? reply.send() : reply.send(store.read(key));
-}
-
-async function listObjects(ctx: Ctx): Promise<unknown> {
-  const { query, store } = ctx;
-  const prefix = query.get("prefix") ?? "";
-  const delimiter = query.get("delimiter") ?? "";
-  const maxKeys = Math.min(1000, Math.max(0, Number(query.get("max-keys") ?? 1000) || 0));
-  const token = query.get("continuation-token");
-  const after = token ? Buffer.from(token, "base64url").toString("utf8") : (query.get("start-after") ?? "");
-  const entries: ({ kind: "object"; info: ObjectInfo } | { kind: "prefix"; prefix: string })[] = [];
-  const seen = new Set<string>();
-  for (const info of await store.list(prefix)) {
-    const rest = info.key.slice(prefix.length);
-    const cut = delimiter ? rest.indexOf(delimiter) : -1;
-    if (cut !== -1) {
-      const common = prefix + rest.slice(0, cut + delimiter.length);
-      if (!seen.has(common)) {
-        seen.add(common);
-        entries.push({ kind: "prefix", prefix: common });
-      }
-    } else entries.push({ kind: "object", info });
-  }
-  const sortKey = (e: (typeof entries)[number]) => (e.kind === "object" ? e.info.key : e.prefix);
-  const remaining = entries.filter((e) => sortKey(e) > after).sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : 1));
-  const page = remaining.slice(0, maxKeys);
-  const truncated = remaining.length > page.length;
-  return xml(ctx.reply, "ListBucketResult", {
-    Name: ctx.volumeId,
-    Prefix: prefix,
-    ...(delimiter ? { Delimiter: delimiter } : {}),
-    MaxKeys: maxKeys,
-    KeyCount: page.length,
-    IsTruncated: truncated,
-    ...(token ? { ContinuationToken: token } : {}),
-    ...(truncated ? { NextContinuationToken: Buffer.from(sortKey(page[page.length - 1]!), "utf8").toString("base64url") } : {}),
-    Contents: page.flatMap((e) => (e.kind === "object"
-      ? [{ Key: e.info.key, LastModified: e.info.lastModified.toISOString(), ETag: `"${e.info.etag}"`, Size: e.info.size, StorageClass: "STANDARD" }]
-      : [])),
-    CommonPrefixes: page.flatMap((e) => (e.kind === "prefix" ? [{ Prefix: e.prefix }] : [])),
-  });
-}
-
-async function listUploads(ctx: Ctx): Promise<unknown> {
-  const prefix = ctx.query.get("prefix") ?? "";
-  const uploads = await ctx.store.uploads(prefix);
-  return xml(ctx.reply, "ListMultipartUploadsResult", {
-    Bucket: ctx.volumeId, Prefix: prefix, MaxUploads: 1000, IsTruncated: false,
-    Upload: uploads.map((u) => ({ Key: u.key, UploadId: u.uploadId, Initiated: u.initiated.toISOString(), StorageClass: "STANDARD" })),
-  });
-}
-
-async function deleteObjects(ctx: Ctx): Promise<unknown> {
-  const keys = parseDeleteObjects(await readText(ctx.request.raw));
-  if (keys === undefined) throw new S3Error(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema.");
-  const deleted: { Key: string }[] = [];
-  const errors: { Key: string; Code: string; Message: string }[] = [];
-  for (const key of keys) {
-    try {
-      await ctx.store.delete(key);
-      deleted.push({ Key: key });
-    } catch (err) {
-      const e = err instanceof S3Error ? err : new S3Error(500, "InternalError", "internal error");
-      errors.push({ Key: key, Code: e.code, Message: e.message });
+  const { written, tmp } = await receiveBody(ctx, limits.drop);
+  try {
+    if ((await store.usedBytes()) > limits.capacity) {
+      throw new S3Error(507, "InsufficientStorage", `The network volume is full: ${written.size} more bytes do not fit in its ${limits.capacity} bytes.`);
     }
+    if (uploadId !== null) {
+      await store.storePart(uploadId, Number(partNumber), tmp);
+      return reply.header("etag", `"${written.md5}"`).send();
+    }
+    const info = await store.commit(tmp, key, meta);
+    return reply.header("etag", `"${info.etag}"`).send();
+  } finally {
+    await store.discard(tmp);
   }
-  return xml(ctx.reply, "DeleteResult", { Deleted: deleted, Error: errors });
-}
-
-function xml(reply: FastifyReply, root: string, body: Parameters<typeof xmlDocument>[1]): FastifyReply {
-  return reply.header("content-type", "application/xml").send(xmlDocument(root, body));
 }

@@ -24,6 +24,14 @@ export type SigV4Result =
   | { ok: false; status: 400 | 403; code: string; message: string };
 
 const ALGORITHM = "AWS4-HMAC-SHA256";
+/** RunPod's S3 API refuses a request whose clock is an hour or more away from its own (AWS: 15 minutes). */
+export const MAX_SKEW_MS = 60 * 60 * 1000;
+
+/** `20261207T021500Z` as milliseconds since the epoch; NaN when it is not that shape. */
+function amzTime(text: string): number {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(text);
+  return m === null ? Number.NaN : Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+}
 
 /** RFC 3986 encoding as SigV4 wants it: only A-Z a-z 0-9 - _ . ~ stay as they are. */
 export function uriEncode(text: string): string {
@@ -59,7 +67,7 @@ export function signingKey(secret: string, date: string, region: string, service
  * Checks the request's signature against `lookup(accessKeyId)`'s secret. The payload hash is taken as the client
  * declared it; whether the body matches it is checked by whoever reads the body.
  */
-export function verifySigV4(request: SignedRequest, lookup: (accessKeyId: string) => string | undefined): SigV4Result {
+export function verifySigV4(request: SignedRequest, lookup: (accessKeyId: string) => string | undefined, clock: { now: number; maxSkewMs: number } = { now: Date.now(), maxSkewMs: MAX_SKEW_MS }): SigV4Result {
   const authorization = headerValue(request.headers, "authorization");
   if (authorization === undefined) {
     return { ok: false, status: 403, code: "AccessDenied", message: "Anonymous access is not allowed: sign the request with an S3 API key" };
@@ -105,6 +113,18 @@ export function verifySigV4(request: SignedRequest, lookup: (accessKeyId: string
       status: 403,
       code: "SignatureDoesNotMatch",
       message: "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+    };
+  }
+  const signedAt = amzTime(amzDate);
+  if (!Number.isFinite(signedAt)) {
+    return { ok: false, status: 403, code: "AccessDenied", message: `x-amz-date ${JSON.stringify(amzDate)} is not a date of the form YYYYMMDDTHHMMSSZ` };
+  }
+  if (Math.abs(clock.now - signedAt) >= clock.maxSkewMs) {
+    return {
+      ok: false,
+      status: 403,
+      code: "RequestTimeTooSkewed",
+      message: `The difference between the request time (${amzDate}) and the server's time (${new Date(clock.now).toISOString()}) is ${Math.round(Math.abs(clock.now - signedAt) / 1000)} s; at most ${clock.maxSkewMs / 1000} s is allowed.`,
     };
   }
   return { ok: true, accessKeyId, region, payloadHash };

@@ -1,11 +1,13 @@
 // A network volume's folder seen as an S3 bucket: an object is a file, its key the path under the folder.
-// Like RunPod's S3 API over a volume (a file system, not an object store), nothing but the bytes is kept: no
-// user metadata, no content type, and the ETag is the MD5 of the file as it is now (a completed multipart upload
-// too, so an ETag never carries "-N"). Writes land in a temporary file first and are renamed into place, so a
-// reader never sees half an object. Multipart uploads in progress live under `.s3-uploads/`, which no listing shows.
+// Like RunPod's S3 API over a volume (a file system, not an object store), the ETag is the MD5 of the file as it is
+// now (a completed multipart upload too, so an ETag never carries "-N"). An object's user metadata (`x-amz-meta-*`)
+// and content type live beside it under `.s3-meta/`, tied to the file's size and modification time: a file changed
+// from a pod loses them, as its bytes are no longer what they described. Writes land in a temporary file first and
+// are renamed into place, so a reader never sees half an object. Multipart uploads in progress live under
+// `.s3-uploads/`, which no listing shows.
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
@@ -13,6 +15,10 @@ import type { Readable } from "node:stream";
 export const RESERVED_PREFIX = ".s3-";
 const UPLOADS = ".s3-uploads";
 const TMP = ".s3-tmp";
+const META = ".s3-meta";
+/** Longest key in bytes (S3's limit); a path segment longer than the file system's 255 bytes is refused too. */
+const MAX_KEY_BYTES = 1024;
+const MAX_SEGMENT_BYTES = 255;
 
 export class S3Error extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
@@ -28,10 +34,33 @@ export interface ObjectInfo {
   etag: string;
 }
 
+/** What S3 keeps of an object besides its bytes: `x-amz-meta-*` (names lower-case, without the prefix), content type. */
+export interface ObjectMeta {
+  user: Record<string, string>;
+  contentType?: string;
+}
+
+/** The file system's refusal of a key as an S3 error that names the key; anything else is passed on. */
+export function fsError(err: unknown, key: string): unknown {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === "ENAMETOOLONG") {
+    return new S3Error(400, "KeyTooLongError", `object key ${JSON.stringify(key.slice(0, 80))}… is too long for the volume's file system (each part between slashes at most ${MAX_SEGMENT_BYTES} bytes)`);
+  }
+  if (code === "ENOTDIR" || code === "EEXIST") {
+    return new S3Error(409, "KeyConflict", `object key ${JSON.stringify(key)} cannot be written: a part of its path before the last slash is a file on the volume, not a folder`);
+  }
+  if (code === "EISDIR") {
+    return new S3Error(409, "KeyConflict", `object key ${JSON.stringify(key)} cannot be written: the volume has a folder of that name`);
+  }
+  return err;
+}
+
 export interface UploadInfo {
   uploadId: string;
   key: string;
   initiated: Date;
+  /** The metadata CreateMultipartUpload was given; the completed object gets it. */
+  meta: ObjectMeta;
 }
 
 export interface PartInfo {
@@ -59,6 +88,11 @@ export class VolumeStore {
     const bad = key === "" || key.startsWith("/") || segments.some((s, i) => s === "." || s === ".." || (s === "" && i !== segments.length - 1))
       || segments[0]!.startsWith(RESERVED_PREFIX) || key.includes("\0");
     if (bad) throw new S3Error(400, "InvalidArgument", `object key ${JSON.stringify(key)} is not a path inside the volume`);
+    if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw new S3Error(400, "KeyTooLongError", `object key of ${Buffer.byteLength(key)} bytes is longer than the ${MAX_KEY_BYTES} bytes allowed`);
+    const long = segments.find((s) => Buffer.byteLength(s) > MAX_SEGMENT_BYTES);
+    if (long !== undefined) {
+      throw new S3Error(400, "KeyTooLongError", `object key part ${JSON.stringify(`${long.slice(0, 40)}…`)} is ${Buffer.byteLength(long)} bytes; the volume's file system allows at most ${MAX_SEGMENT_BYTES} bytes between slashes`);
+    }
     return path.join(this.root, ...segments);
   }
 
@@ -103,22 +137,73 @@ export class VolumeStore {
     await rm(tmp, { force: true });
   }
 
-  async commit(tmp: string, key: string): Promise<ObjectInfo> {
+  async commit(tmp: string, key: string, meta: ObjectMeta = { user: {} }): Promise<ObjectInfo> {
     const file = this.fileOf(key);
+    try {
+      await mkdir(path.dirname(file), { recursive: true });
+      await rename(tmp, file);
+    } catch (err) {
+      throw fsError(err, key);
+    }
+    const info = await this.head(key);
+    await this.replaceMeta(key, meta);
+    return info;
+  }
+
+  /** A server-side copy of `from` to `to`, byte for byte, with `meta` (the source's, or the request's). */
+  async copy(from: string, to: string, meta: ObjectMeta): Promise<ObjectInfo> {
+    await this.head(from);
+    const dir = path.join(this.root, TMP);
+    await mkdir(dir, { recursive: true });
+    const tmp = path.join(dir, randomBytes(12).toString("hex"));
+    try {
+      await copyFile(this.fileOf(from), tmp);
+      return await this.commit(tmp, to, meta);
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  private metaFile(key: string): string {
+    return path.join(this.root, META, `${createHash("sha256").update(key).digest("hex")}.json`);
+  }
+
+  /** Sets an object's metadata (a copy onto itself with `x-amz-metadata-directive: REPLACE`). */
+  async replaceMeta(key: string, meta: ObjectMeta): Promise<void> {
+    const file = this.metaFile(key);
+    if (Object.keys(meta.user).length === 0 && meta.contentType === undefined) {
+      await rm(file, { force: true });
+      return;
+    }
+    const info = await stat(this.fileOf(key));
     await mkdir(path.dirname(file), { recursive: true });
-    await rename(tmp, file);
-    return this.head(key);
+    await writeFile(file, JSON.stringify({ key, size: info.size, mtimeMs: info.mtimeMs, ...meta }));
+  }
+
+  /** The object's metadata, or none when the file changed since it was written. */
+  async meta(key: string): Promise<ObjectMeta> {
+    const text = await readFile(this.metaFile(key), "utf8").catch(() => undefined);
+    if (text === undefined) return { user: {} };
+    const info = await stat(this.fileOf(key)).catch(() => undefined);
+    const kept = JSON.parse(text) as ObjectMeta & { key: string; size: number; mtimeMs: number };
+    if (info === undefined || kept.key !== key || kept.size !== info.size || kept.mtimeMs !== info.mtimeMs) return { user: {} };
+    return { user: kept.user, ...(kept.contentType === undefined ? {} : { contentType: kept.contentType }) };
   }
 
   async putEmpty(key: string): Promise<void> {
     // A key ending in "/" is a folder marker: make the folder.
-    await mkdir(this.fileOf(key), { recursive: true });
+    await mkdir(this.fileOf(key), { recursive: true }).catch((err: unknown) => {
+      throw fsError(err, key);
+    });
   }
 
   async delete(key: string): Promise<void> {
     const file = this.fileOf(key);
     const info = await stat(file).catch(() => undefined);
-    if (info?.isFile()) await rm(file);
+    if (info?.isFile()) {
+      await rm(file);
+      await rm(this.metaFile(key), { force: true });
+    }
     else if (info?.isDirectory() && key.endsWith("/")) await rm(file, { recursive: false }).catch(() => {});
   }
 
@@ -162,12 +247,12 @@ export class VolumeStore {
 
   // Multipart uploads: .s3-uploads/<id>/upload.json ({key, initiated}) and one file per part, <n>.part.
 
-  async createUpload(key: string): Promise<string> {
+  async createUpload(key: string, meta: ObjectMeta = { user: {} }): Promise<string> {
     this.fileOf(key);
     const uploadId = randomBytes(16).toString("hex");
     const dir = path.join(this.root, UPLOADS, uploadId);
     await mkdir(dir, { recursive: true });
-    await writeFile(path.join(dir, "upload.json"), JSON.stringify({ key, initiated: new Date().toISOString() }));
+    await writeFile(path.join(dir, "upload.json"), JSON.stringify({ key, initiated: new Date().toISOString(), meta }));
     return uploadId;
   }
 
@@ -175,9 +260,9 @@ export class VolumeStore {
     if (!/^[0-9a-f]{32}$/.test(uploadId)) throw noSuchUpload();
     const text = await readFile(path.join(this.root, UPLOADS, uploadId, "upload.json"), "utf8").catch(() => undefined);
     if (text === undefined) throw noSuchUpload();
-    const meta = JSON.parse(text) as { key: string; initiated: string };
-    if (key !== undefined && meta.key !== key) throw noSuchUpload();
-    return { uploadId, key: meta.key, initiated: new Date(meta.initiated) };
+    const kept = JSON.parse(text) as { key: string; initiated: string; meta?: ObjectMeta };
+    if (key !== undefined && kept.key !== key) throw noSuchUpload();
+    return { uploadId, key: kept.key, initiated: new Date(kept.initiated), meta: kept.meta ?? { user: {} } };
   }
 
   async uploads(prefix: string): Promise<UploadInfo[]> {
@@ -223,6 +308,8 @@ export class VolumeStore {
     await mkdir(dir, { recursive: true });
     const tmp = path.join(dir, randomBytes(12).toString("hex"));
     const out = createWriteStream(tmp);
+    // Each part's pipeline adds its listeners to the one output stream: up to 10,000 parts.
+    out.setMaxListeners(0);
     try {
       for (const part of chosen) await pipeline(createReadStream(path.join(this.root, UPLOADS, uploadId, `${part.partNumber}.part`)), out, { end: false });
       await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
@@ -231,7 +318,7 @@ export class VolumeStore {
       await rm(tmp, { force: true });
       throw err;
     }
-    const info = await this.commit(tmp, upload.key);
+    const info = await this.commit(tmp, upload.key, upload.meta);
     await rm(path.join(this.root, UPLOADS, uploadId), { recursive: true, force: true });
     return info;
   }

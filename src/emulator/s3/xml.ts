@@ -1,51 +1,81 @@
-// The few XML documents the S3 subset speaks: answers built from plain objects, and the one request body we
-// read (CompleteMultipartUpload), which is flat enough to read with a pattern.
+// The XML documents the S3 API speaks, read and written by fast-xml-parser: a request body may carry numeric
+// character references (Go's encoder writes `&#34;` around ETags), CDATA sections and namespace prefixes, which a
+// hand-written reader got wrong. Answers are built from plain objects.
+import { XMLBuilder, XMLParser } from "fast-xml-parser";
+
 const NS = "http://s3.amazonaws.com/doc/2006-03-01/";
-
-export function escapeXml(text: string): string {
-  return text.replace(/[<>&'"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&apos;", '"': "&quot;" })[c]!);
-}
-
-function unescapeXml(text: string): string {
-  return text.replace(/&(lt|gt|amp|apos|quot);/g, (_m, name: string) => ({ lt: "<", gt: ">", amp: "&", apos: "'", quot: '"' })[name]!);
-}
 
 export type XmlValue = string | number | boolean | undefined | XmlNode | XmlNode[];
 export interface XmlNode { [element: string]: XmlValue | XmlValue[] }
 
-function render(name: string, value: XmlValue | XmlValue[]): string {
-  if (value === undefined) return "";
-  if (Array.isArray(value)) return value.map((item) => render(name, item)).join("");
-  if (typeof value === "object") return `<${name}>${Object.entries(value).map(([k, v]) => render(k, v)).join("")}</${name}>`;
-  return `<${name}>${escapeXml(String(value))}</${name}>`;
+// XML 1.0 cannot carry most control characters at all, and a parser turns a raw `\r` into `\n`; a key may hold
+// either. Each is written as a numeric reference, which parsers that read XML 1.1 (and most S3 clients) take
+// back; clients that care ask for `encoding-type=url` instead.
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\r\t\n]/g;
+
+function escapeText(text: string): string {
+  return text.replace(/[<>&'"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&apos;", '"': "&quot;" })[c]!)
+    .replace(CONTROL, (c) => `&#x${c.charCodeAt(0).toString(16).toUpperCase()};`);
 }
+
+const builder = new XMLBuilder({
+  ignoreAttributes: false,
+  attributeNamePrefix: "@_",
+  // Escaping is ours (control characters included); the builder writes text as given.
+  processEntities: false,
+  suppressEmptyNode: false,
+  tagValueProcessor: (_name, value) => (typeof value === "string" ? escapeText(value) : value),
+});
 
 /** `<?xml ...?><Root xmlns="...">...</Root>` */
 export function xmlDocument(root: string, body: XmlNode, namespace = true): string {
-  const inner = Object.entries(body).map(([k, v]) => render(k, v)).join("");
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<${root}${namespace ? ` xmlns="${NS}"` : ""}>${inner}</${root}>`;
+  const content = namespace ? { "@_xmlns": NS, ...body } : body;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n${String(builder.build({ [root]: content }))}`;
 }
 
 export function errorDocument(code: string, message: string, resource: string, requestId: string): string {
   return xmlDocument("Error", { Code: code, Message: message, Resource: resource, RequestId: requestId }, false);
 }
 
-/** The parts a CompleteMultipartUpload body lists, in its order; undefined when it is not that document. */
-export function parseCompleteMultipartUpload(xml: string): { partNumber: number; etag: string }[] | undefined {
-  if (!/<CompleteMultipartUpload[\s>]/.test(xml)) return undefined;
-  const parts: { partNumber: number; etag: string }[] = [];
-  for (const match of xml.matchAll(/<Part>([\s\S]*?)<\/Part>/g)) {
-    const body = match[1]!;
-    const number = /<PartNumber>\s*(\d+)\s*<\/PartNumber>/.exec(body)?.[1];
-    const etag = /<ETag>([\s\S]*?)<\/ETag>/.exec(body)?.[1];
-    if (number === undefined || etag === undefined) return undefined;
-    parts.push({ partNumber: Number(number), etag: unescapeXml(etag).trim().replace(/^"|"$/g, "") });
+const parser = new XMLParser({
+  ignoreAttributes: true,
+  removeNSPrefix: true,
+  parseTagValue: false,
+  trimValues: false,
+  ignoreDeclaration: true,
+  processEntities: true,
+  // Numeric character references (`&#34;`, `&#x22;`) are decoded with the HTML set in this version.
+  htmlEntities: true,
+  isArray: (name) => name === "Part" || name === "Object",
+});
+
+type Parsed = Record<string, unknown>;
+
+function parse(xml: string): Parsed | undefined {
+  try {
+    // `validate` refuses what is not well-formed (an unclosed tag, two roots) instead of guessing.
+    const result = parser.parse(xml, true) as Parsed;
+    return typeof result === "object" && result !== null ? result : undefined;
+  } catch {
+    return undefined;
   }
-  return parts;
 }
 
-/** The keys of a DeleteObjects (POST ?delete) body. */
-export function parseDeleteObjects(xml: string): string[] | undefined {
-  if (!/<Delete[\s>]/.test(xml)) return undefined;
-  return [...xml.matchAll(/<Object>[\s\S]*?<Key>([\s\S]*?)<\/Key>[\s\S]*?<\/Object>/g)].map((m) => unescapeXml(m[1]!));
+const text = (value: unknown): string | undefined => (typeof value === "string" ? value : typeof value === "number" ? String(value) : undefined);
+
+/** The parts a CompleteMultipartUpload body lists, in its order; undefined when it is not that document. */
+export function parseCompleteMultipartUpload(xml: string): { partNumber: number; etag: string }[] | undefined {
+  const root = parse(xml)?.CompleteMultipartUpload;
+  if (root === undefined) return undefined;
+  if (root === "") return [];
+  if (typeof root !== "object" || root === null) return undefined;
+  const parts: { partNumber: number; etag: string }[] = [];
+  for (const part of ((root as Parsed).Part as unknown[] | undefined) ?? []) {
+    if (typeof part !== "object" || part === null) return undefined;
+    const number = text((part as Parsed).PartNumber)?.trim();
+    const etag = text((part as Parsed).ETag);
+    if (number === undefined || !/^\d+$/.test(number) || etag === undefined) return undefined;
+    parts.push({ partNumber: Number(number), etag: etag.trim().replace(/^"|"$/g, "") });
+  }
+  return parts;
 }
