@@ -4,7 +4,9 @@
 // `sessionVersion` (bumped on logout-everywhere, password change and deletion) and its own id,
 // which a plain logout adds to `revokedSessions` until the session would have expired anyway.
 import * as fsp from "node:fs/promises";
+import * as path from "node:path";
 import { z } from "zod";
+import { withFileLock } from "../../../common/file-lock";
 import { readJson, writeJsonAtomic, validateUsername, type MetaHumanPaths } from "../../paths";
 import { dummyPasswordHash, hashPassword, verifyPassword } from "./passwords";
 import type { Session } from "./sessions";
@@ -31,16 +33,14 @@ export async function readAccount(paths: MetaHumanPaths, username: string): Prom
   return accountSchema.parse(raw);
 }
 
-// Read-modify-write of one account file at a time in this process (two logouts at once
-// must not lose one of the revocations).
-const accountLocks = new Map<string, Promise<unknown>>();
+// Read-modify-write of one account file at a time, in this process and in every other one that shares
+// the volume (two web pods, or a logout on one while the password changes on another): without it, two
+// logouts at once each write back the list they read, and one revocation is lost. The lock lives in
+// users/ beside the user folders (a name there never starts with a dot), so deleting a user's folder
+// while holding it leaves the lock itself alone.
 function withAccountLock<T>(paths: MetaHumanPaths, username: string, work: () => Promise<T>): Promise<T> {
-  const key = paths.user(username).account;
-  const run = (accountLocks.get(key) ?? Promise.resolve()).then(work, work);
-  const settled = run.catch(() => undefined);
-  accountLocks.set(key, settled);
-  void settled.then(() => accountLocks.get(key) === settled && accountLocks.delete(key));
-  return run;
+  const name = paths.user(username).username;
+  return withFileLock(path.join(paths.usersDir, `.${name}.account.lock`), work);
 }
 
 /**
