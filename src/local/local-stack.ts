@@ -33,6 +33,25 @@ export const LOCAL_IMAGES = { workerImage: "localhost/metahuman-worker:local", w
 /** Worker processes of a local stack carry this variable, so a check can find every one of them. */
 export const LOCAL_TAG_VARIABLE = "METAHUMAN_LOCAL_TAG";
 
+/**
+ * What the local web pod's env changes in the stack's `webEnv`: every RunPod API it calls is the emulator's
+ * (the job API and the billing API behind the spend view: the local key must never reach the real RunPod),
+ * its volume is a folder, and it serves plain http on loopback.
+ */
+export function localWebEnvOverrides(args: { emulatorUrl: string; volumeDir: string; webPort: number }): Record<string, string> {
+  return {
+    METAHUMAN_ROOT: args.volumeDir,
+    RUNPOD_SERVERLESS_URL: `${args.emulatorUrl}/v2`,
+    RUNPOD_API_URL: args.emulatorUrl,
+    HOST: "127.0.0.1",
+    PORT: String(args.webPort),
+    // Plain http on loopback: cookies without Secure.
+    NODE_ENV: "development",
+    // The person running it locally administers it: their login also shows health details and /metrics.
+    ADMIN_USERS: LOCAL_USERNAME,
+  };
+}
+
 export interface LocalStackOptions {
   /** The repository (program, handler, venv, Pulumi CLI). Default: this checkout. */
   repoRoot?: string;
@@ -143,16 +162,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const volumeDir = path.join(dataDir, "volume", "metahuman");
     mkdirSync(volumeDir, { recursive: true });
     const envFile = path.join(dataDir, "web.env");
-    await writeFileAtomic(envFile, envFileFromOutputs(outputs, {
-      METAHUMAN_ROOT: volumeDir,
-      RUNPOD_SERVERLESS_URL: `${emulatorUrl}/v2`,
-      HOST: "127.0.0.1",
-      PORT: String(webPort),
-      // Plain http on loopback: cookies without Secure.
-      NODE_ENV: "development",
-      // The person running it locally administers it: their login also shows health details and /metrics.
-      ADMIN_USERS: LOCAL_USERNAME,
-    }));
+    await writeFileAtomic(envFile, envFileFromOutputs(outputs, localWebEnvOverrides({ emulatorUrl, volumeDir, webPort })));
 
     // RunPod serves a data center's S3 API at the root of its own host: so does the emulator, on its own port.
     step(`starting the S3 API of ${String(outputs.dataCenter)} (RunPod's, for the volume)`);
