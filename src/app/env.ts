@@ -85,7 +85,8 @@ const baseShape = z.object({
   /**
    * How many reverse proxies in front of the pod append to X-Forwarded-For (0: none, use the
    * socket's address). Only then does the client's address come from that header: a client
-   * cannot choose its own address to dodge the login limit.
+   * cannot choose its own address to dodge the login limit. Unset, it is RUNPOD_PROXY_HOPS inside
+   * a RunPod pod (RUNPOD_POD_ID set) and 0 elsewhere (see parseWebEnv).
    */
   TRUST_PROXY_HOPS: z.preprocess(
     (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
@@ -226,8 +227,21 @@ function describe(issue: z.ZodIssue, raw: Record<string, string | undefined>): s
   return `${name} ${message}${shown}`;
 }
 
+/**
+ * TRUST_PROXY_HOPS inside a RunPod pod. RunPod documents its HTTP proxy (https://{podId}-{port}.proxy.runpod.net)
+ * as User -> Cloudflare -> RunPod load balancer -> pod; Cloudflare appends the address that connected to
+ * it to X-Forwarded-For. So the socket is RunPod's load balancer, shared by every client, and the last
+ * entry of X-Forwarded-For was written by a proxy, never by the client: trusting one hop takes it. (If
+ * RunPod's balancer ever appends Cloudflare's address too, that entry is still a proxy's, not one a
+ * client can choose; the login limits hold for a shared address either way.)
+ */
+export const RUNPOD_PROXY_HOPS = 1;
+
 /** Validates an environment mapping. Throws EnvError naming every bad variable. */
 export function parseWebEnv(raw: Record<string, string | undefined>): WebEnv {
+  const hopsUnset = raw.TRUST_PROXY_HOPS === undefined || raw.TRUST_PROXY_HOPS.trim() === "";
+  const inRunPodPod = raw.RUNPOD_POD_ID !== undefined && raw.RUNPOD_POD_ID.trim() !== "";
+  if (hopsUnset && inRunPodPod) raw = { ...raw, TRUST_PROXY_HOPS: String(RUNPOD_PROXY_HOPS) };
   const result = webEnvSchema.safeParse(raw);
   if (!result.success) throw new EnvError(result.error.issues.map((i) => describe(i, raw)));
   return result.data;

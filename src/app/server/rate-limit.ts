@@ -24,6 +24,12 @@ export class RateLimiter {
     return undefined;
   }
 
+  /** Gives back one hit counted in the current window (an attempt that turned out not to count). */
+  refund(key: string): void {
+    const w = this.windows.get(key);
+    if (w && this.now() - w.start < this.windowMs && w.count > 0) w.count--;
+  }
+
   private prune(t: number): void {
     for (const [key, w] of this.windows) if (t - w.start >= this.windowMs) this.windows.delete(key);
   }
