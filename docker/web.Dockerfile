@@ -10,7 +10,7 @@ COPY package.json package-lock.json ./
 RUN node -e ' \
   const fs = require("fs"); \
   const lock = require("./package-lock.json"); \
-  const keep = ["fastify", "@fastify/cookie", "@fastify/helmet", "@fastify/rate-limit", "fastify-plugin", "zod", "dotenv", "prom-client", "eventsource-parser", "proper-lockfile", "tsx"]; \
+  const keep = ["fastify", "@fastify/cookie", "@fastify/http-proxy", "@fastify/helmet", "@fastify/rate-limit", "fastify-plugin", "zod", "dotenv", "prom-client", "eventsource-parser", "proper-lockfile", "tsx"]; \
   const dependencies = Object.fromEntries(keep.map((n) => [n, lock.packages["node_modules/" + n].version])); \
   const pkg = require("./package.json"); \
   fs.writeFileSync("package.json", JSON.stringify({ name: pkg.name, version: pkg.version, private: true, dependencies }, null, 2)); \

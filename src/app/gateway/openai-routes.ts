@@ -74,6 +74,10 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
     if (wanted !== undefined && wanted > options.maxTokens) {
       return sendError(reply, 400, `max_tokens: ${wanted} is more than this gateway allows (${options.maxTokens}, GATEWAY_MAX_TOKENS)`, "invalid_request_error", "max_tokens");
     }
+    if (options.inFlight.refusing) {
+      options.onCall?.({ outcome: "aborted", durationMs: 0 });
+      return sendError(reply, 499, "The person stopped this chat; its remaining calls are not run.", "cancelled", undefined, "chat_stopped");
+    }
     const messages: LLMMessage[] = body.messages.map((m) => ({
       role: m.role === "developer" ? "system" : m.role,
       content: typeof m.content === "string" ? m.content : m.content.map((p) => p.text).join(""),

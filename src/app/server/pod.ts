@@ -76,18 +76,21 @@ async function main(): Promise<void> {
     log: (line) => process.stdout.write(`[metahuman-os] ${line}\n`),
   }).catch((err: Error) => refuse(err.message));
   metahumanAlive = true;
-  metahuman.child.once("exit", (code) => {
+  const onUnexpectedExit = (code: number | null) => {
     metahumanAlive = false;
     app.log.error({ code }, "MetaHuman OS exited; the pod stops so that RunPod restarts it");
     process.exit(1);
-  });
+  };
+  metahuman.child.once("exit", onUnexpectedExit);
 
   const close = async (signal: string) => {
     app.log.info({ signal, inFlight: inFlight.size }, "shutting down");
-    metahuman.child.removeAllListeners("exit");
-    await app.close();
-    await metahuman.stop();
+    metahuman.child.off("exit", onUnexpectedExit);
     inFlight.abortAll("the pod is shutting down");
+    await app.close();
+    app.log.info("front door closed");
+    await metahuman.stop();
+    app.log.info("MetaHuman OS stopped");
     await gateway.app.close();
     process.exit(0);
   };

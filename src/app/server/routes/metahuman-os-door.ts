@@ -24,6 +24,9 @@ export interface DoorOptions {
   inFlight: InFlightCalls;
 }
 
+/** MetaHuman OS's routes that carry one chat from request to answer (persona_chat, and the page's queue stream). */
+const CHAT_ROUTES = [/^\/api\/persona_chat$/, /^\/api\/unified-queue\/tasks\/[^/]+\/stream$/];
+
 /** MetaHuman OS's routes that make accounts or sessions without the deployer: nobody reaches them through the door. */
 export const CLOSED_ROUTES = [
   "/api/auth/register",
@@ -75,8 +78,16 @@ export const metahumanOsDoor: FastifyPluginAsync<DoorOptions> = async (app, { ct
       reply.setCookie("mh_session", id, sessionCookieOptions(secure, 24 * 3600));
     }
     if (request.method === "POST" && route === "/api/cancel-chat") {
-      const stopped = inFlight.abortAll("the person stopped the chat");
+      const stopped = inFlight.stop("the person stopped the chat");
       request.log.info({ stopped }, "chat stopped: gateway calls aborted");
+    }
+    if (CHAT_ROUTES.some((pattern) => pattern.test(route))) {
+      const ended = inFlight.chatOpened();
+      reply.raw.once("close", () => {
+        // The page went away before the answer: MetaHuman OS would go on (and bill) for nobody.
+        if (!reply.raw.writableFinished) inFlight.stop("the page dropped the chat");
+        ended();
+      });
     }
     if (request.method === "POST" && route === "/api/auth/logout") {
       // Logging out of MetaHuman OS ends the door's session too: one login, one logout.
