@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Brings a fresh clone to the point where `npm test` and `npm run local` can run:
-# Node.js 22 (from the npm registry when the system's is older), npm packages, the Python virtualenv for the worker, the Pulumi CLI (built from the Go module
+# Node.js 22 (from the npm registry when the system's is older), npm packages, MetaHuman OS built at its pin, the Python virtualenv for the worker, the Pulumi CLI (built from the Go module
 # proxy when not on PATH), actionlint, and Debian's Chromium for the browser tests.
 # Idempotent and quick when everything is already there. Pass --no-browser to skip Chromium.
 set -euo pipefail
@@ -27,6 +27,9 @@ bash scripts/setup-python.sh
 
 step "Pulumi CLI"
 bash scripts/setup-pulumi.sh
+
+step "MetaHuman OS at the pin (built once, cached in .tools/metahuman-os)"
+bash scripts/setup-metahuman-os.sh
 
 if [ -f scripts/setup-actionlint.sh ]; then
   step "actionlint"
