@@ -56,7 +56,7 @@ export async function runGpuBillingBench(options: { compression?: number; chatsP
 
   for (const [name, profile] of Object.entries(PLAN_PROFILES) as [string, UsageProfile][]) {
     const endpoint: JobEndpoint = { id: `ep-${name}`, workersMax: 1, workersMin: 0, idleTimeout: IDLE_TIMEOUT_S, executionTimeoutMs: 120_000 };
-    const tokenDelayMs = (profile.secondsPerChat * c * 1000) / WORDS;
+    const tokenDelayMs = (profile.secondsPerCall * (profile.callsPerChat ?? 1) * c * 1000) / WORDS;
     const emulator = await buildEmulator({
       apiKey: KEY, billing: ledger,
       jobs: {
@@ -89,7 +89,7 @@ export async function runGpuBillingBench(options: { compression?: number; chatsP
       const meanColdStart = delays.reduce((a, b) => a + b, 0) / chats / c;
       // The model on the same chats: measured chat and cold-start times, the stack's idle timeout, every chat alone.
       const predicted = estimateUsage({ idleTimeout: IDLE_TIMEOUT_S, flashboot: false, workersMin: 0 }, rate, 0, {
-        ...profile, chatsPerDay: chats, secondsPerChat: meanExecution, coldStartSeconds: meanColdStart,
+        ...profile, chatsPerDay: chats, callsPerChat: 1, secondsPerCall: meanExecution, coldStartSeconds: meanColdStart,
       });
       const measuredRatio = billed / useful;
       const predictedRatio = predicted.gpuSecondsPerDay.total / predicted.gpuSecondsPerDay.execution;

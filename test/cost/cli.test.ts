@@ -39,7 +39,7 @@ describe("npm run cost", () => {
     expect(stdout).toContain("Prices: table as of 2026-05-13");
     expect(stdout).toMatch(/web pod\s+4 vCPU cpu3g × \$0.04\/vCPU-h × 730 h\s+116.80/);
     expect(stdout).toMatch(/total\s+budget \$150.00: within budget\s+122.30/);
-    expect(stdout).toMatch(/light\s+20\s+6\s+20\s+420\s+\(120\+200\+0\+100\)\s+0.13\s+3.96\s+126.26/);
+    expect(stdout).toMatch(/light\s+20\s+3 × 2\s+20\s+420\s+\(120\+200\+0\+100\)\s+0.13\s+3.96\s+126.26/);
   }, 60_000);
 
   it("--compare shows the settings that differ and the change per profile", async () => {
@@ -82,7 +82,7 @@ describe("npm run cost", () => {
     expect(small.base.webPod.usdPerMonth).toBeCloseTo(2 * 0.03 * 14 * 730 / 24, 6);
     const text = (await cost("--config", "Pulumi.prod.yaml", "--compare", "docs/examples/Pulumi.right-sized.yaml", "--offline")).stdout;
     expect(text).toContain('metahuman:webHours: "always" → "08:00-22:00 Europe/Berlin"');
-    expect(text).toMatch(/plan-light\s+10 × 30 s\s+12.00\s+4.24/);
+    expect(text).toMatch(/plan-light\s+10 × 1 × 30 s\s+12.00\s+4.24/);
   }, 60_000);
 
   it("a bad value in the stack file names the file, the key and what is allowed", async () => {

@@ -42,13 +42,20 @@ describe("estimateCost on the seed's config with the price table", () => {
   });
 
   it("medium and heavy", () => {
-    // medium: 800 + 100 × 10 + 100 × 5 = 2300 s/day → $0.713/day → $21.687083/month
-    expect(estimate.profiles.medium.gpuSecondsPerDay.total).toBe(2300);
-    expect(estimate.profiles.medium.usageMonthlyUsd).toBeCloseTo(0.713 * DAYS, 6);
-    expect(estimate.profiles.medium.usageMonthlyUsd).toBeCloseTo(21.687083, 5);
-    // heavy: 5000 + 500 × 10 + 500 × 5 = 12 500 s/day → $3.875/day → $117.864583/month
-    expect(estimate.profiles.heavy.gpuSecondsPerDay.total).toBe(12_500);
-    expect(estimate.profiles.heavy.usageMonthlyUsd).toBeCloseTo(117.864583, 5);
+    // medium: 100 chats × 3 calls × 3 s = 900 + 100 × 10 + 100 × 5 = 2400 s/day → $0.744/day → $22.63/month
+    expect(estimate.profiles.medium.gpuSecondsPerDay.total).toBe(2400);
+    expect(estimate.profiles.medium.usageMonthlyUsd).toBeCloseTo(0.744 * DAYS, 6);
+    // heavy: 500 × 3 × 4 = 6000 + 500 × 10 + 500 × 5 = 13 500 s/day → $4.185/day
+    expect(estimate.profiles.heavy.gpuSecondsPerDay.total).toBe(13_500);
+    expect(estimate.profiles.heavy.usageMonthlyUsd).toBeCloseTo(4.185 * DAYS, 5);
+  });
+
+  it("MetaHuman OS's agents: every batch wakes a worker while nobody chats", () => {
+    // 20 × 3 × 2 + 1860 × 2 = 3840 s of calls; (20 sessions' chats + 150 batches) × 10 s cold start; × 5 s idle tail
+    const agents = estimate.profiles["light-agents"];
+    expect(agents.gpuSecondsPerDay).toEqual({ execution: 3840, coldStart: 1700, waiting: 0, idleTail: 850, total: 6390 });
+    expect(agents.coldStartsPerDay).toBe(170);
+    expect(agents.usageMonthlyUsd).toBeGreaterThan(15 * estimate.profiles.light.usageMonthlyUsd);
   });
 
   it("is plain JSON (the lead exports it as a stack output)", () => {
@@ -99,8 +106,8 @@ describe("estimateCost when settings change", () => {
     const estimate = estimateCost(seed, prices, { mine });
     expect(estimate.profiles.mine.gpuSecondsPerDay.total).toBe(0);
     expect(estimate.profiles.mine.monthlyUsd).toBeCloseTo(122.3, 10);
-    expect(() => estimateCost(seed, prices, { bad: { ...SEED_PROFILES.light, secondsPerChat: -1 } }))
-      .toThrow(/usage profile "bad": secondsPerChat = -1: must be a positive number of seconds/);
+    expect(() => estimateCost(seed, prices, { bad: { ...SEED_PROFILES.light, secondsPerCall: -1 } }))
+      .toThrow(/usage profile "bad": secondsPerCall = -1: must be a positive number of seconds/);
   });
 });
 
@@ -152,7 +159,7 @@ describe("the plan's own usage examples", () => {
   });
 
   it("stand beside the realistic profiles in the same estimate", () => {
-    expect(Object.keys(estimate.profiles)).toEqual(["light", "medium", "heavy", "plan-light", "plan-medium", "plan-heavy"]);
+    expect(Object.keys(estimate.profiles)).toEqual(["light", "medium", "heavy", "light-agents", "plan-light", "plan-medium", "plan-heavy"]);
   });
 });
 

@@ -27,10 +27,16 @@ export const DAYS_PER_MONTH = HOURS_PER_MONTH / 24;
 export const SECONDS_PER_DAY = 86_400;
 
 export const usageProfileSchema = z.object({
-  /** Chats (one request, one reply) per day. */
+  /** Chats (one message, one reply) per day. */
   chatsPerDay: z.number().min(0, "must be 0 or more chats per day"),
-  /** GPU execution seconds of one reply. */
-  secondsPerChat: z.number().positive("must be a positive number of seconds"),
+  /** LLM calls (RunPod jobs) one chat makes, one after another: MetaHuman OS makes 3 (intent, reply, persona check). */
+  callsPerChat: z.number().int("must be a whole number of calls").min(1, "must be at least 1 call").default(1),
+  /** GPU execution seconds of one LLM call. */
+  secondsPerCall: z.number().positive("must be a positive number of seconds"),
+  /** LLM calls MetaHuman OS's background agents make per day while nobody chats (0 with agents off, the default). */
+  agentCallsPerDay: z.number().min(0, "must be 0 or more calls per day").default(0),
+  /** Separate batches those calls come in; each wakes a worker (a cold start and an idle tail). */
+  agentBatchesPerDay: z.number().min(0, "must be 0 or more batches per day").default(0),
   /** Bursts of chatting per day; chats are spread evenly over them. */
   sessionsPerDay: z.number().positive("must be a positive number of sessions"),
   /** Pause between one reply and the next request within a session, in seconds. */
@@ -43,29 +49,34 @@ export const usageProfileSchema = z.object({
   flashbootColdStartSeconds: z.number().min(0, "must be 0 or more seconds"),
 }).strict();
 
-export type UsageProfile = z.infer<typeof usageProfileSchema>;
+export type UsageProfile = z.input<typeof usageProfileSchema>;
 
 /**
- * Our own light/medium/heavy profiles: short replies (6 to 10 s of GPU each on an RTX 4090 with a 7B AWQ model),
- * chats in a few sessions a day. These are this project's assumptions, not the plan's figures (PLAN_PROFILES).
+ * Our own light/medium/heavy profiles: MetaHuman OS's real shape, measured against the emulator: every chat is 3 LLM
+ * calls (3 RunPod jobs, one after another: intent, reply, persona check), of 2 to 4 s of GPU each on an RTX 4090 with
+ * a 7B AWQ model; chats in a few sessions a day; background agents off (the deployment's default). "light-agents" is
+ * light with MetaHuman OS's default agents on: 22 calls in 17 idle minutes measured (about 1,860 a day), in batches
+ * a few minutes apart (about 150 a day), each waking a worker. These are this project's figures, not the plan's.
  * Cold starts are for a 7B AWQ model loaded from the network volume (about a minute without FlashBoot; FlashBoot
  * restores a recent snapshot in seconds).
  */
 export const REALISTIC_PROFILES = {
-  light: { chatsPerDay: 20, secondsPerChat: 6, sessionsPerDay: 2, secondsBetweenChats: 60, concurrentChats: 1, coldStartSeconds: 60, flashbootColdStartSeconds: 10 },
-  medium: { chatsPerDay: 100, secondsPerChat: 8, sessionsPerDay: 5, secondsBetweenChats: 45, concurrentChats: 1, coldStartSeconds: 60, flashbootColdStartSeconds: 10 },
-  heavy: { chatsPerDay: 500, secondsPerChat: 10, sessionsPerDay: 10, secondsBetweenChats: 30, concurrentChats: 1, coldStartSeconds: 60, flashbootColdStartSeconds: 10 },
+  light: { chatsPerDay: 20, callsPerChat: 3, secondsPerCall: 2, sessionsPerDay: 2, secondsBetweenChats: 60, concurrentChats: 1, coldStartSeconds: 60, flashbootColdStartSeconds: 10 },
+  medium: { chatsPerDay: 100, callsPerChat: 3, secondsPerCall: 3, sessionsPerDay: 5, secondsBetweenChats: 45, concurrentChats: 1, coldStartSeconds: 60, flashbootColdStartSeconds: 10 },
+  heavy: { chatsPerDay: 500, callsPerChat: 3, secondsPerCall: 4, sessionsPerDay: 10, secondsBetweenChats: 30, concurrentChats: 1, coldStartSeconds: 60, flashbootColdStartSeconds: 10 },
+  "light-agents": { chatsPerDay: 20, callsPerChat: 3, secondsPerCall: 2, sessionsPerDay: 2, secondsBetweenChats: 60, concurrentChats: 1, coldStartSeconds: 60, flashbootColdStartSeconds: 10, agentCallsPerDay: 1860, agentBatchesPerDay: 150 },
 } as const satisfies Record<string, UsageProfile>;
 
 /**
- * The plan's own usage examples as the plan states them: light 10 chats a day of 30 s, medium 50, heavy 200.
+ * The plan's own usage examples as the plan states them: light 10 chats a day of 30 s, medium 50, heavy 200, one job
+ * per chat (MetaHuman OS really makes 3; our profiles above use that).
  * The plan says nothing of sessions or pauses; here the chats come in the same sessions as our profiles, a minute
  * apart, so with a short idle timeout every chat pays its own cold start, as the plan's per-chat arithmetic implies.
  */
 export const PLAN_PROFILES = {
-  "plan-light": { chatsPerDay: 10, secondsPerChat: 30, sessionsPerDay: 2, secondsBetweenChats: 60, concurrentChats: 1, coldStartSeconds: 60, flashbootColdStartSeconds: 10 },
-  "plan-medium": { chatsPerDay: 50, secondsPerChat: 30, sessionsPerDay: 5, secondsBetweenChats: 60, concurrentChats: 1, coldStartSeconds: 60, flashbootColdStartSeconds: 10 },
-  "plan-heavy": { chatsPerDay: 200, secondsPerChat: 30, sessionsPerDay: 10, secondsBetweenChats: 60, concurrentChats: 1, coldStartSeconds: 60, flashbootColdStartSeconds: 10 },
+  "plan-light": { chatsPerDay: 10, callsPerChat: 1, secondsPerCall: 30, sessionsPerDay: 2, secondsBetweenChats: 60, concurrentChats: 1, coldStartSeconds: 60, flashbootColdStartSeconds: 10 },
+  "plan-medium": { chatsPerDay: 50, callsPerChat: 1, secondsPerCall: 30, sessionsPerDay: 5, secondsBetweenChats: 60, concurrentChats: 1, coldStartSeconds: 60, flashbootColdStartSeconds: 10 },
+  "plan-heavy": { chatsPerDay: 200, callsPerChat: 1, secondsPerCall: 30, sessionsPerDay: 10, secondsBetweenChats: 60, concurrentChats: 1, coldStartSeconds: 60, flashbootColdStartSeconds: 10 },
 } as const satisfies Record<string, UsageProfile>;
 
 /** What the plan claims each of its examples costs a month (usage on top of "~$30/mo"). */
@@ -206,12 +217,15 @@ export function estimateUsage(
   config: Pick<StackConfig, "idleTimeout" | "flashboot" | "workersMin">,
   gpuUsdPerSecond: number,
   baseMonthlyUsd: number,
-  profile: UsageProfile,
+  given: UsageProfile,
 ): ProfileEstimate {
+  const profile = usageProfileSchema.parse(given);
   const inputs = {
     ...profile, idleTimeoutSeconds: config.idleTimeout, flashboot: config.flashboot, workersMin: config.workersMin, gpuUsdPerSecond,
   };
-  const execution = (profile.chatsPerDay * profile.secondsPerChat) / profile.concurrentChats;
+  const secondsPerChat = profile.callsPerChat * profile.secondsPerCall;
+  const agentExecution = profile.agentCallsPerDay * profile.secondsPerCall;
+  const execution = (profile.chatsPerDay * secondsPerChat) / profile.concurrentChats + agentExecution;
   let regime: ProfileEstimate["regime"];
   let coldStartsPerDay = 0;
   let waiting = 0;
@@ -234,6 +248,11 @@ export function estimateUsage(
     regime = "per-chat";
     coldStartsPerDay = profile.chatsPerDay;
     idleTail = profile.chatsPerDay * config.idleTimeout;
+  }
+  // Agents' batches come while nobody chats, far apart: each one a cold start and an idle tail (none with warm workers).
+  if (config.workersMin === 0 && profile.agentBatchesPerDay > 0) {
+    coldStartsPerDay += profile.agentBatchesPerDay;
+    idleTail += profile.agentBatchesPerDay * config.idleTimeout;
   }
   const coldStart = coldStartsPerDay * (config.flashboot ? profile.flashbootColdStartSeconds : profile.coldStartSeconds);
   const total = billedExecution + coldStart + waiting + idleTail;

@@ -42,7 +42,7 @@ export function formatEstimate<P extends string>(estimate: CostEstimate<P>, titl
       ...Object.entries(estimate.profiles).map(([name, raw]) => {
         const p = raw as CostEstimate<P>["profiles"][P];
         const s = p.gpuSecondsPerDay;
-        return [name, String(p.inputs.chatsPerDay), String(p.inputs.secondsPerChat), String(p.coldStartsPerDay), String(round1(s.total)),
+        return [name, String(p.inputs.chatsPerDay), `${p.inputs.callsPerChat} × ${p.inputs.secondsPerCall}`, String(p.coldStartsPerDay), String(round1(s.total)),
           `(${round1(s.execution)}+${round1(s.coldStart)}+${round1(s.waiting)}+${round1(s.idleTail)})`,
           p.usdPerDay.toFixed(2), p.usageMonthlyUsd.toFixed(2), p.monthlyUsd.toFixed(2)];
       }),
@@ -61,7 +61,7 @@ function planLines<P extends string>(estimate: CostEstimate<P>): string[] {
     .map((name) => {
       const p = (estimate.profiles as Record<string, CostEstimate<P>["profiles"][P]>)[name]!;
       const claimed = PLAN_CLAIMED_USD_PER_MONTH[name];
-      return [name, `${p.inputs.chatsPerDay} × ${p.inputs.secondsPerChat} s`, claimed.toFixed(2), p.usageMonthlyUsd.toFixed(2),
+      return [name, `${p.inputs.chatsPerDay} × ${p.inputs.callsPerChat} × ${p.inputs.secondsPerCall} s`, claimed.toFixed(2), p.usageMonthlyUsd.toFixed(2),
         `${(p.usageMonthlyUsd / claimed * 100).toFixed(0)} %`, p.monthlyUsd.toFixed(2)];
     });
   if (rows.length === 0) return [];
@@ -176,7 +176,7 @@ export function renderChartSvg(series: ChartSeries[], options: { maxChats?: numb
   }
   out.push(`<line x1="${left}" y1="${top + plotH}" x2="${left + plotW}" y2="${top + plotH}" stroke="black"/>`,
     `<line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotH}" stroke="black"/>`,
-    `<text x="${left + plotW / 2}" y="${H - 12}" text-anchor="middle">chats per day (${profile.secondsPerChat} s each, ${profile.sessionsPerDay} sessions, ${profile.secondsBetweenChats} s apart)</text>`,
+    `<text x="${left + plotW / 2}" y="${H - 12}" text-anchor="middle">chats per day (${profile.callsPerChat ?? 1} calls of ${profile.secondsPerCall} s each, ${profile.sessionsPerDay} sessions, ${profile.secondsBetweenChats} s apart)</text>`,
     `<text transform="translate(16 ${top + plotH / 2}) rotate(-90)" text-anchor="middle">USD per month</text>`);
   if (budget > 0) {
     out.push(`<line x1="${left}" y1="${y(budget)}" x2="${left + plotW}" y2="${y(budget)}" stroke="#555" stroke-dasharray="6 4"/>`,
