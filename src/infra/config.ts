@@ -111,6 +111,11 @@ export const stackConfigSchema = z.object({
   }),
   cloud: z.enum(["SECURE", "COMMUNITY"]).default("SECURE"),
   nodeEnv: z.enum(["production", "development"]).default("production"),
+  /**
+   * MetaHuman OS's background agents on the web pod: "off" pauses them (every batch of their LLM calls wakes a billed
+   * GPU worker while nobody chats; see the light-agents cost profile), "on" leaves MetaHuman OS's own settings.
+   */
+  agents: z.enum(["off", "on"]).default("off"),
 
   /**
    * Monthly budget in USD for what runs whether or not anyone chats (volume + web pod + warm workers).

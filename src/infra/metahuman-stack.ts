@@ -99,6 +99,7 @@ export class MetaHumanStack extends pulumi.ComponentResource {
         HOST: "0.0.0.0",
         PORT: String(config.webPort),
         NODE_ENV: config.nodeEnv,
+        METAHUMAN_AGENTS: config.agents,
         SESSION_SECRET: sessionSecret,
         // Spend per chat and the budget alert on the pod (src/app/server/spend.ts), at the prices deployed with.
         GPU_USD_PER_SECOND: String(significant(estimateCost(config, prices as Prices).gpuUsdPerSecond)),

@@ -112,6 +112,8 @@ describe("the program", () => {
       HOST: "0.0.0.0",
       PORT: "4321",
       NODE_ENV: "production",
+      // MetaHuman OS's background agents are off unless metahuman:agents says on.
+      METAHUMAN_AGENTS: "off",
       SESSION_SECRET: SESSION_SECRET,
       // The prices the estimate used (the table under mocks: ADA_24 $0.00031/s) and the default budget, for spend on the pod.
       GPU_USD_PER_SECOND: "0.00031",
