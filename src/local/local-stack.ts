@@ -15,7 +15,7 @@ import { envFileFromOutputs } from "../app/env-file";
 import { writeFileAtomic } from "../common/atomic-file";
 import { MetaHumanPaths } from "../app/paths";
 import { readAccount, setPassword } from "../app/server/auth/accounts";
-import { SERVER_COMMAND } from "../app/server/command";
+import { POD_COMMAND } from "../app/server/command";
 import { startS3Listener, type S3Listener } from "../emulator/s3/s3-api";
 import { hasS3Api, S3_DATA_CENTERS } from "../runpod/s3-endpoints";
 import { buildEmulator } from "../emulator/emulator";
@@ -38,8 +38,17 @@ export const LOCAL_TAG_VARIABLE = "METAHUMAN_LOCAL_TAG";
  * (the job API and the billing API behind the spend view: the local key must never reach the real RunPod),
  * its volume is a folder, and it serves plain http on loopback.
  */
-export function localWebEnvOverrides(args: { emulatorUrl: string; volumeDir: string; webPort: number }): Record<string, string> {
+export function localWebEnvOverrides(args: {
+  emulatorUrl: string; volumeDir: string; webPort: number;
+  /** MetaHuman OS built at the pin (scripts/setup-metahuman-os.sh) and its two loopback ports (MetaHuman OS, gateway). */
+  metahumanOs?: { dir: string; port: number; gatewayPort: number };
+}): Record<string, string> {
   return {
+    ...(args.metahumanOs ? {
+      METAHUMAN_OS_DIR: args.metahumanOs.dir,
+      METAHUMAN_OS_PORT: String(args.metahumanOs.port),
+      GATEWAY_PORT: String(args.metahumanOs.gatewayPort),
+    } : {}),
     METAHUMAN_ROOT: args.volumeDir,
     RUNPOD_SERVERLESS_URL: `${args.emulatorUrl}/v2`,
     RUNPOD_API_URL: args.emulatorUrl,
@@ -114,6 +123,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const python = path.join(repoRoot, ".venv", "bin", "python");
   if (!existsSync(python)) throw new LocalStackError(`${python} is missing: run \`bash scripts/setup.sh\` first (it builds the worker's virtualenv)`);
 
+  const metahumanOsDir = path.join(repoRoot, ".tools", "metahuman-os", "app");
+  if (!existsSync(path.join(metahumanOsDir, "apps", "site", "dist", "server", "entry.mjs"))) {
+    throw new LocalStackError(`MetaHuman OS is not built in ${metahumanOsDir}: run \`bash scripts/setup.sh\` first (it builds MetaHuman OS at its pinned commit; offline, set METAHUMAN_OS_SOURCE)`);
+  }
   await assertPortFree(webPort, "the web server", "PORT");
   await assertPortFree(emulatorPort, "the local RunPod emulator", "RUNPOD_EMULATOR_PORT");
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -162,7 +175,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const volumeDir = path.join(dataDir, "volume", "metahuman");
     mkdirSync(volumeDir, { recursive: true });
     const envFile = path.join(dataDir, "web.env");
-    await writeFileAtomic(envFile, envFileFromOutputs(outputs, localWebEnvOverrides({ emulatorUrl, volumeDir, webPort })));
+    // MetaHuman OS and the gateway listen on loopback ports of their own, picked free at each start.
+    const metahumanOs = { dir: metahumanOsDir, port: await freePort(), gatewayPort: await freePort() };
+    await writeFileAtomic(envFile, envFileFromOutputs(outputs, localWebEnvOverrides({ emulatorUrl, volumeDir, webPort, metahumanOs })));
 
     // RunPod serves a data center's S3 API at the root of its own host: so does the emulator, on its own port.
     step(`starting the S3 API of ${String(outputs.dataCenter)} (RunPod's, for the volume)`);
@@ -274,6 +289,14 @@ async function ensureLoginUser(paths: MetaHumanPaths, dataDir: string): Promise<
 }
 
 /** Fails with the variable to change when something already listens on the port. */
+async function freePort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen({ host: "127.0.0.1", port: 0 }, resolve));
+  const { port } = probe.address() as net.AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
 async function assertPortFree(port: number, what: string, variable: string): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new LocalStackError(`${variable}=${port} is not allowed for ${what}: give a whole number from 0 to 65535`);
@@ -294,12 +317,12 @@ interface WebChild {
   stop(): Promise<void>;
 }
 
-const LISTENING = /metahuman web server listening on (\S+)/;
+const LISTENING = /metahuman web (?:server|pod) listening on (http:\/\/[^\s/]+?:\d+)/;
 
-/** The web server exactly as the image runs it (SERVER_COMMAND), on the env file's variables alone. */
+/** The web pod exactly as the image runs it (POD_COMMAND: the door, the gateway, MetaHuman OS), on the env file's variables alone. */
 async function startWebServer(args: { repoRoot: string; envFile: string; logFile: string; tag: string; signal?: AbortSignal }): Promise<WebChild> {
   const fileEnv = dotenv.parse(readFileSync(args.envFile));
-  const [command, ...commandArgs] = SERVER_COMMAND;
+  const [command, ...commandArgs] = POD_COMMAND;
   const log: WriteStream = createWriteStream(args.logFile, { flags: "a", mode: 0o600 });
   const child: ChildProcess = spawn(command === "node" ? process.execPath : command, commandArgs, {
     cwd: args.repoRoot,

@@ -73,6 +73,8 @@ async function main(): Promise<void> {
   say(`  log in    ${s.user.username} / ${s.user.password}${s.user.created ? "   (new; kept in " + rel(path.join(s.dataDir, "demo-password")) + ")" : "   (kept in " + rel(path.join(s.dataDir, "demo-password")) + "; unless you changed it)"}`);
   say("");
   say("What is emulated, and what is real:");
+  say(`  MetaHuman OS       the real one, built from its pinned commit (scripts/metahuman-os/pin.env), unmodified, behind the`);
+  say(`                     front door (log in once; nobody can register); it calls the LLM through the gateway on loopback`);
   say(`  RunPod's cloud     emulated on ${s.emulatorUrl} (REST v2, serverless job API, worker protocol); endpoint ${s.endpointId}`);
   say(`  the LLM            the real worker handler (handler/handler.py) on the RunPod SDK, with the echo engine instead of vLLM:`);
   say(`                     there is no GPU and no model here, so answers repeat your message; workers start on a chat`);

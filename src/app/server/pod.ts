@@ -97,7 +97,7 @@ async function main(): Promise<void> {
   process.once("SIGTERM", () => void close("SIGTERM"));
   process.once("SIGINT", () => void close("SIGINT"));
   const address = await app.listen({ host: env.HOST, port: env.PORT });
-  process.stdout.write(`metahuman web pod listening on ${address}: MetaHuman OS behind the front door (provider ${env.LLM_PROVIDER}, model ${model})\n`);
+  process.stdout.write(`metahuman web pod listening on ${address} (MetaHuman OS behind the front door; provider ${env.LLM_PROVIDER}, model ${model})\n`);
 }
 
 main().catch((err) => {
