@@ -82,7 +82,7 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-function startChild(command: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp, what: string): Promise<{ child: Child; match: RegExpExecArray }> {
+export function startChild(command: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp, what: string): Promise<{ child: Child; match: RegExpExecArray }> {
   const proc = spawn(command, args, { cwd: REPO, env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));

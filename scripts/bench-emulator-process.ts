@@ -93,6 +93,9 @@ async function main(): Promise<void> {
     return t;
   });
 
+  // Every job's readings, oldest first (the MetaHuman OS bench matches a chat's jobs by time).
+  app.get("/_bench/all-jobs", async () => [...timings.values()]);
+
   await app.listen({ host: "127.0.0.1", port: 0 });
   const address = app.server.address();
   if (!address || typeof address === "string") throw new Error("the emulator has no TCP address");
