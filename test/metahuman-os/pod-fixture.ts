@@ -90,3 +90,24 @@ export function withCookies(header: string, response: Response): string {
   }
   return [...jar.values()].join("; ");
 }
+
+/** Runs the pod's command on a root made beforehand (nothing added to it) until it exits; for starts it must refuse. */
+export async function runPodUntilExit(emu: RunningEmulator, root: string, env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
+  const podEnv = runpodServerEnv(emu, root, {
+    METAHUMAN_OS_DIR: METAHUMAN_OS_APP,
+    LLM_MODEL: MODEL,
+    METAHUMAN_OS_PORT: String(await freePort()),
+    GATEWAY_PORT: String(await freePort()),
+    SESSION_SECRET: TEST_SECRET,
+    ...env,
+  });
+  const [, ...args] = POD_COMMAND;
+  const proc = spawn(process.execPath, args, { cwd: REPO, env: { PATH: process.env.PATH ?? "", ...podEnv }, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  proc.stdout!.on("data", (c) => (output += c));
+  proc.stderr!.on("data", (c) => (output += c));
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 60_000);
+  const code = await new Promise<number | null>((resolve) => proc.once("exit", (c) => resolve(c)));
+  clearTimeout(timer);
+  return { code, output };
+}

@@ -82,12 +82,16 @@ describe("runpod_serverless provider", () => {
   });
 
   it("generateJSON parses the model's JSON and asks for JSON", async () => {
+    const inputs: unknown[] = [];
     const handler: InProcessHandler = async (job) => {
+      inputs.push(job.input);
       const input = job.input as { messages: Array<{ role: string; content: string }> };
       return { response: input.messages[0]!.role === "system" ? '```json\n{"ok": true}\n```' : "prose", model: "m", finish_reason: "stop" };
     };
     emu = await startEmulator({ inProcess: { handler } });
     expect(await provider(emu).generateJSON(hello)).toEqual({ ok: true });
+    // The worker's own JSON mode (structured output), not only the instruction in words.
+    expect(inputs).toEqual([expect.objectContaining({ format: "json" })]);
   });
 
   it("retries 429 (Retry-After) and 5xx on idempotent calls, and 429 on /run, with one job in the end", async () => {

@@ -38,9 +38,13 @@ const chatRequest = z.object({
   response_format: z.object({ type: z.enum(["text", "json_object", "json_schema"]) }).passthrough().optional().nullable(),
 }).passthrough();
 
-/** OpenAI's error shape, which the openai client and MetaHuman OS's provider read. */
+/**
+ * OpenAI's error shape, which the openai client and MetaHuman OS's provider read. `x-should-retry: false` because a
+ * client's retry of a call is a new RunPod job: the job client behind the gateway has already retried what RunPod
+ * certainly did not take, and the openai client would otherwise resubmit on every 5xx (a failed job ran 3 times).
+ */
 function sendError(reply: FastifyReply, status: number, message: string, type: string, param?: string, code?: string) {
-  return reply.code(status).send({ error: { message, type, param: param ?? null, code: code ?? null } });
+  return reply.code(status).header("x-should-retry", "false").send({ error: { message, type, param: param ?? null, code: code ?? null } });
 }
 
 const digest = (text: string) => createHash("sha256").update(text).digest();
@@ -68,7 +72,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayOptions> = async (app, opt
     }
     const body = parsed.data;
     if (body.model !== options.model) {
-      return sendError(reply, 404, `The model \`${body.model}\` does not exist; this endpoint serves \`${options.model}\`.`, "NotFoundError", "model", "model_not_found");
+      return sendError(reply, 404, `The model \`${body.model}\` does not exist; this endpoint serves \`${options.model}\`.`, "invalid_request_error", "model", "model_not_found");
     }
     const wanted = body.max_completion_tokens ?? body.max_tokens ?? undefined;
     if (wanted !== undefined && wanted > options.maxTokens) {

@@ -44,6 +44,8 @@ export function createRunpodServerlessProvider(settings: RunpodServerlessProvide
       max_tokens: options.maxTokens ?? settings.defaultMaxTokens ?? 1024,
       // `??`, not `||`: temperature 0 means 0.
       temperature: options.temperature ?? settings.defaultTemperature ?? 0.7,
+      // The worker's JSON mode (vLLM structured output); the instruction above only asks in words.
+      ...(options.format === "json" ? { format: "json" as const } : {}),
       ...(stream ? { stream: true } : {}),
     };
   };

@@ -1,0 +1,124 @@
+// The front door and the pod's start with the real MetaHuman OS (built at the pin, unmodified): one login and one
+// logout for the person, MetaHuman OS's account made once with a password stored nowhere, and the starts the pod
+// refuses (a broken etc/ file, a METAHUMAN_ROOT that does not exist) before MetaHuman OS runs.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { metahumanOsPassword } from "../../src/app/metahuman-os/owner";
+import { TEST_SECRET } from "../app/helpers";
+import { startEmulator, type RunningEmulator } from "../serverless/emulator-fixture";
+import { doorLogin, runPodUntilExit, startPod, withCookies, type RunningPod } from "./pod-fixture";
+
+const post = (url: string, body: unknown, cookie?: string) =>
+  fetch(url, { method: "POST", headers: { "content-type": "application/json", ...(cookie ? { cookie } : {}) }, body: JSON.stringify(body) });
+
+const me = async (url: string, cookie: string) => {
+  const response = await fetch(`${url}/api/auth/me`, { headers: { cookie, accept: "application/json" } });
+  return { response, body: response.ok ? ((await response.json()) as { user?: { username: string; role: string } }) : undefined };
+};
+
+/** Every file under a folder, with its text. */
+function filesUnder(dir: string): Array<{ file: string; text: string }> {
+  const out: Array<{ file: string; text: string }> = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    out.push({ file, text: fs.readFileSync(file, "latin1") });
+  }
+  return out;
+}
+
+describe("the front door with MetaHuman OS", () => {
+  let emu: RunningEmulator;
+  let pod: RunningPod;
+
+  beforeAll(async () => {
+    emu = await startEmulator({ executor: "in-process" });
+    pod = await startPod(emu);
+  }, 120_000);
+  afterAll(async () => {
+    await pod?.stop();
+    await emu?.close();
+  });
+
+  it("gives a request with the door's cookie and no mh_session MetaHuman OS's session; the account is made once and its password is stored nowhere", async () => {
+    const users = () => JSON.parse(fs.readFileSync(path.join(pod.root, "persona", "users.json"), "utf8")) as unknown;
+    for (let round = 0; round < 2; round++) {
+      const doorOnly = await doorLogin(pod.url);
+      expect(doorOnly).not.toMatch(/mh_session=/);
+      const { response, body } = await me(pod.url, doorOnly);
+      expect(response.status, `round ${round}`).toBe(200);
+      expect(body?.user).toMatchObject({ username: "ada", role: "owner" });
+      const session = response.headers.getSetCookie().find((c) => c.startsWith("mh_session="));
+      expect(session, `round ${round}`).toMatch(/^mh_session=[^;]+;.*HttpOnly/i);
+      // The session it was given works on its own next to the door's cookie.
+      expect((await me(pod.url, withCookies(doorOnly, response))).body?.user?.username).toBe("ada");
+    }
+    // One account in MetaHuman OS, however many times the door logged the person in.
+    const text = JSON.stringify(users());
+    expect(text.match(/"username":\s*"ada"/g)).toHaveLength(1);
+    const password = metahumanOsPassword("ada", TEST_SECRET);
+    for (const { file, text: content } of filesUnder(pod.root)) expect(content.includes(password), file).toBe(false);
+    expect(pod.output()).not.toContain(password);
+  });
+
+  it("ends the door's session when the person logs out through MetaHuman OS's own POST /api/auth/logout", async () => {
+    let cookie = await doorLogin(pod.url);
+    const page = await fetch(`${pod.url}/`, { headers: { cookie, accept: "text/html" } });
+    expect(page.status).toBe(200);
+    cookie = withCookies(cookie, page);
+    expect((await me(pod.url, cookie)).response.status).toBe(200);
+    const logout = await post(`${pod.url}/api/auth/logout`, {}, cookie);
+    expect(logout.status).toBe(200);
+    // The answer clears the door's cookie in the browser...
+    expect(logout.headers.getSetCookie().some((c) => /^door_session=;/.test(c) || /^__Host-door_session=;/.test(c))).toBe(true);
+    // ...and the session itself is gone: the old cookie, sent again as a stolen copy would be, gets nothing.
+    const after = await me(pod.url, cookie);
+    expect(after.response.status).toBe(401);
+    const pageAfter = await fetch(`${pod.url}/`, { headers: { cookie, accept: "text/html" }, redirect: "manual" });
+    expect(pageAfter.status).toBe(302);
+    expect(pageAfter.headers.get("location")).toMatch(/^\/door\/login/);
+    // A new login works again.
+    expect((await me(pod.url, await doorLogin(pod.url))).body?.user?.username).toBe("ada");
+  });
+});
+
+describe("the pod refuses to start", () => {
+  let emu: RunningEmulator;
+  let tmp: string;
+
+  beforeAll(async () => {
+    emu = await startEmulator({ executor: "in-process" });
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mh-refuse-"));
+  });
+  afterAll(async () => {
+    await emu?.close();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("when a file of MetaHuman OS's etc/ is not valid JSON: names it, leaves the person's files as they were, and never starts MetaHuman OS", async () => {
+    const root = path.join(tmp, "broken-etc");
+    fs.mkdirSync(path.join(root, "etc"), { recursive: true });
+    const broken = '{ "lanes": { "local-llm": { "maxConcurrent": 1, }\n';
+    fs.writeFileSync(path.join(root, "etc", "queue.json"), broken);
+    const backend = '{"activeBackend": "ollama", "mine": 1}\n';
+    fs.writeFileSync(path.join(root, "etc", "llm-backend.json"), backend);
+    const { code, output } = await runPodUntilExit(emu, root);
+    expect(code).toBe(1);
+    expect(output).toMatch(/refuses to start: etc\/queue\.json: is not valid JSON/);
+    expect(output).not.toContain("[metahuman-os]");
+    expect(output).not.toContain("listening on");
+    expect(fs.readFileSync(path.join(root, "etc", "queue.json"), "utf8")).toBe(broken);
+    expect(fs.readFileSync(path.join(root, "etc", "llm-backend.json"), "utf8")).toBe(backend);
+  }, 90_000);
+
+  it("when METAHUMAN_ROOT does not exist: names it, and creates nothing", async () => {
+    const root = path.join(tmp, "not-mounted", "metahuman");
+    const { code, output } = await runPodUntilExit(emu, root);
+    expect(code).toBe(1);
+    expect(output).toContain(`refuses to start: METAHUMAN_ROOT ${JSON.stringify(root)} does not exist`);
+    expect(output).not.toContain("[metahuman-os]");
+    expect(fs.existsSync(path.join(tmp, "not-mounted"))).toBe(false);
+  }, 90_000);
+});
