@@ -15,68 +15,26 @@ export async function loginCookie(webUrl: string, username: string, password: st
   return cookie;
 }
 
-export interface SseEvent {
-  event: string;
-  data: any;
+/** Logs in at the front door and opens MetaHuman OS's page once: the cookie header carries both sessions. */
+export async function metahumanCookie(webUrl: string, username: string, password: string): Promise<string> {
+  const door = await loginCookie(webUrl, username, password);
+  const page = await fetch(`${webUrl}/`, { headers: { cookie: door, accept: "text/html" } });
+  if (page.status !== 200) throw new Error(`MetaHuman OS's page answered ${page.status}`);
+  const session = page.headers.getSetCookie().map((c) => c.split(";")[0]).find((c) => c?.startsWith("mh_session="));
+  if (!session) throw new Error("the door set no MetaHuman OS session");
+  return `${door}; ${session}`;
 }
 
-export interface ChatResult {
-  status: number;
-  events: SseEvent[];
-  /** How many network reads carried at least one delta: more than 1 means the answer was not buffered. */
-  readsWithDeltas: number;
-  text: string;
-  aborted: boolean;
-}
-
-/**
- * POST /api/chat and read its events as they come. `abortAfterDeltas` closes the connection after that many
- * deltas, as a person closing the tab midway would.
- */
-export async function chat(webUrl: string, cookie: string, message: string, options: { abortAfterDeltas?: number; maxTokens?: number } = {}): Promise<ChatResult> {
-  const controller = new AbortController();
-  const res = await fetch(`${webUrl}/api/chat`, {
+/** One chat through MetaHuman OS's own route (POST /api/persona_chat, not streamed: MetaHuman OS asks for none). */
+export async function metahumanChat(webUrl: string, cookie: string, message: string, signal?: AbortSignal): Promise<{ status: number; response: string }> {
+  const res = await fetch(`${webUrl}/api/persona_chat`, {
     method: "POST",
     headers: { "content-type": "application/json", cookie },
-    body: JSON.stringify({ messages: [{ role: "user", content: message }], ...(options.maxTokens ? { maxTokens: options.maxTokens } : {}) }),
-    signal: controller.signal,
+    body: JSON.stringify({ message, mode: "conversation", stream: false }),
+    signal,
   });
-  const result: ChatResult = { status: res.status, events: [], readsWithDeltas: 0, text: "", aborted: false };
-  if (!res.body) return result;
-  const reader = res.body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = "";
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += decoder.decode(value, { stream: true });
-      let deltasThisRead = 0;
-      for (let end = buffer.indexOf("\n\n"); end >= 0; end = buffer.indexOf("\n\n")) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (!event || data === undefined) continue; // heartbeat comments
-        const parsed = { event, data: JSON.parse(data) };
-        result.events.push(parsed);
-        if (event === "delta") {
-          deltasThisRead += 1;
-          result.text += parsed.data.text;
-        }
-      }
-      if (deltasThisRead > 0) result.readsWithDeltas += 1;
-      const deltas = result.events.filter((e) => e.event === "delta").length;
-      if (options.abortAfterDeltas !== undefined && deltas >= options.abortAfterDeltas) {
-        result.aborted = true;
-        controller.abort();
-        break;
-      }
-    }
-  } catch (err) {
-    if (!result.aborted) throw err;
-  }
-  return result;
+  const body = (await res.json()) as { response?: string };
+  return { status: res.status, response: body.response ?? "" };
 }
 
 /** Pids of live processes whose environment carries this local stack's tag (this user's processes only). */

@@ -11,7 +11,7 @@ import * as dotenv from "dotenv";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseStackConfig } from "../../src/infra/config";
 import { startLocalStack, type LocalStack } from "../../src/local/local-stack";
-import { chat, loginCookie, processesTagged } from "./local-helpers";
+import { metahumanChat, metahumanCookie, processesTagged } from "./local-helpers";
 
 const REPO = path.resolve(__dirname, "../..");
 let dataDir: string;
@@ -53,7 +53,7 @@ beforeAll(async () => {
   const started = Date.now();
   stack = await startLocalStack({ dataDir, webPort: 0, emulatorPort: 0, idleTimeoutMs: 3_000 });
   timings["npm run local (emulator, pulumi up, web server)"] = (Date.now() - started) / 1000;
-  cookie = await loginCookie(stack.webUrl, stack.user.username, stack.user.password);
+  cookie = await metahumanCookie(stack.webUrl, stack.user.username, stack.user.password);
   env = { ...dotenv.parse(readFileSync(stack.volumeEnvFile, "utf8")) };
 });
 
@@ -87,10 +87,10 @@ describe("npm run volume against npm run local", () => {
     const commit = readFileSync(path.join(dataDir, "volume", "huggingface-cache", "hub", `models--${model.replace("/", "--")}`, "refs", "main"), "utf8");
 
     const started = Date.now();
-    const result = await chat(stack!.webUrl, cookie, "hello model on the volume");
+    const result = await metahumanChat(stack!.webUrl, cookie, "hello model on the volume");
     timings["first chat (cold start)"] = (Date.now() - started) / 1000;
     expect(result.status).toBe(200);
-    expect(result.text).toBe("hello model on the volume");
+    expect(result.response).toContain("hello model on the volume");
     const jobs = (await (await fetch(`${stack!.emulatorUrl}/_emulator/jobs?endpointId=${stack!.endpointId}`, { headers: { authorization: `Bearer ${stack!.apiKey}` } })).json()) as { workerId?: string }[];
     const output = stack!.workers.outputOf(jobs.at(-1)!.workerId!).join("\n");
     expect(output).toContain(`model ${model} found in the Hugging Face cache: snapshot ${commit} (revision main)`);
