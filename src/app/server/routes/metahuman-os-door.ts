@@ -56,6 +56,7 @@ const pathOf = (url: string) => {
 
 export const metahumanOsDoor: FastifyPluginAsync<DoorOptions> = async (app, { ctx, upstream, inFlight }) => {
   const secure = isSecureDeployment(ctx);
+  const upstreamOrigin = new URL(upstream).origin;
   const files: Record<string, { file: string; type: string }> = {
     "/door/login": { file: "door-login.html", type: "text/html; charset=utf-8" },
     "/door/login.js": { file: "door-login.js", type: "text/javascript; charset=utf-8" },
@@ -118,6 +119,10 @@ export const metahumanOsDoor: FastifyPluginAsync<DoorOptions> = async (app, { ct
         const session = injected.get(request as FastifyRequest);
         if (session) parts.push(` mh_session=${session}`);
         const { cookie: _dropped, ...rest } = headers;
+        // The proxy sends MetaHuman OS its own Host, so a same-origin Origin must name that host too: Astro refuses
+        // a POST without a body (the page's /api/activity-ping, its logout) whose Origin is not its own URL's. Only
+        // same-origin requests get this far (refuseCrossSite runs on every request before the door).
+        if (rest.origin !== undefined) rest.origin = upstreamOrigin;
         return parts.length > 0 ? { ...rest, cookie: parts.join(";").trim() } : rest;
       },
     },
