@@ -39,6 +39,14 @@ export const CLOSED_ROUTES = [
   "/api/profile-sync/user",
 ];
 
+/**
+ * MetaHuman OS's web terminal: its page opens it by itself for the owner (the "system" view is on by default), and
+ * POST /api/terminal/spawn runs ttyd with any command the request names. The pod has no ttyd, and MetaHuman OS does
+ * not handle the failed spawn: the process dies and the pod with it, at every page load. No web shell through the
+ * door: a 404 in words, which the page shows in its terminal panel and goes on.
+ */
+export const NO_TERMINAL_ROUTES = ["/api/terminal"];
+
 const pathOf = (url: string) => {
   const q = url.indexOf("?");
   let p = q >= 0 ? url.slice(0, q) : url;
@@ -48,6 +56,7 @@ const pathOf = (url: string) => {
 
 export const metahumanOsDoor: FastifyPluginAsync<DoorOptions> = async (app, { ctx, upstream, inFlight }) => {
   const secure = isSecureDeployment(ctx);
+  const upstreamOrigin = new URL(upstream).origin;
   const files: Record<string, { file: string; type: string }> = {
     "/door/login": { file: "door-login.html", type: "text/html; charset=utf-8" },
     "/door/login.js": { file: "door-login.js", type: "text/javascript; charset=utf-8" },
@@ -65,6 +74,9 @@ export const metahumanOsDoor: FastifyPluginAsync<DoorOptions> = async (app, { ct
     const route = pathOf(request.url);
     if (CLOSED_ROUTES.some((closed) => route === closed || route.startsWith(`${closed}/`))) {
       throw new HttpError(403, "Accounts on this MetaHuman OS are made by its deployer (npm run add-user); log in at /door/login.");
+    }
+    if (NO_TERMINAL_ROUTES.some((closed) => route === closed || route.startsWith(`${closed}/`))) {
+      throw new HttpError(404, "There is no web terminal on this pod.");
     }
     if (request.metahumanSessionProblem) throw request.metahumanSessionProblem;
     if (!request.metahumanSession) {
@@ -107,6 +119,10 @@ export const metahumanOsDoor: FastifyPluginAsync<DoorOptions> = async (app, { ct
         const session = injected.get(request as FastifyRequest);
         if (session) parts.push(` mh_session=${session}`);
         const { cookie: _dropped, ...rest } = headers;
+        // The proxy sends MetaHuman OS its own Host, so a same-origin Origin must name that host too: Astro refuses
+        // a POST without a body (the page's /api/activity-ping, its logout) whose Origin is not its own URL's. Only
+        // same-origin requests get this far (refuseCrossSite runs on every request before the door).
+        if (rest.origin !== undefined) rest.origin = upstreamOrigin;
         return parts.length > 0 ? { ...rest, cookie: parts.join(";").trim() } : rest;
       },
     },
