@@ -51,7 +51,9 @@ if command -v runc >/dev/null; then runtime=(--runtime runc); fi
 # CAP_SYS_RESOURCE refuses ("setrlimit RLIMIT_NOFILE: Operation not permitted"): keep them at or below ours.
 nofile="$(ulimit -Hn)"; [ "$nofile" = unlimited ] && nofile=1048576
 nproc="$(ulimit -Hu)"; { [ "$nproc" = unlimited ] || [ "$nproc" -gt 4096 ]; } && nproc=4096
-run_args=(--ulimit "nofile=$nofile:$nofile" --ulimit "nproc=$nproc:$nproc")
+# No systemd here to time the image's HEALTHCHECK ("unable to get systemd connection to start healthchecks"):
+# --health-interval=disable keeps it, for `podman healthcheck run`, without the timer.
+run_args=(--ulimit "nofile=$nofile:$nofile" --ulimit "nproc=$nproc:$nproc" --health-interval=disable)
 state=".tools/web-image"
 mkdir -p "$state"
 
