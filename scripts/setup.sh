@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Brings a fresh clone to the point where `npm test` and `npm run local` can run:
 # Node.js 22 (from the npm registry when the system's is older), npm packages, MetaHuman OS built at its pin, the Python virtualenv for the worker, the Pulumi CLI (built from the Go module
-# proxy when not on PATH), actionlint, and Debian's Chromium for the browser tests.
-# Idempotent and quick when everything is already there. Pass --no-browser to skip Chromium.
+# proxy when not on PATH), actionlint, Debian's Chromium for the browser tests, and (as root) Debian's image tools
+# for the web image's test (mmdebstrap, buildah, podman, runc: scripts/build-web-image.sh).
+# Idempotent and quick when everything is already there. Pass --no-browser to skip Chromium, --no-images to skip
+# the image tools.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_browser=1
-for arg in "$@"; do [ "$arg" = "--no-browser" ] && want_browser=0; done
+want_images=1
+for arg in "$@"; do
+  [ "$arg" = "--no-browser" ] && want_browser=0
+  [ "$arg" = "--no-images" ] && want_images=0
+done
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -61,6 +67,23 @@ if [ "$want_browser" = 1 ]; then
     echo "installed chromium: $(command -v chromium)"
   else
     echo "Chromium is missing: install Debian's package (sudo apt-get install chromium) or set CHROMIUM_PATH." >&2
+    exit 1
+  fi
+fi
+
+if [ "$want_images" = 1 ] && [ "$(id -u)" = 0 ]; then
+  # The web image is built and run for real by test/images (root only: no user namespaces needed, chroot
+  # isolation, no Docker engine or registry). runc because crun refuses machines with hybrid cgroups.
+  step "image tools for the web image's test (mmdebstrap, buildah, podman, runc)"
+  need=()
+  for tool in mmdebstrap buildah podman runc; do command -v "$tool" >/dev/null 2>&1 || need+=("$tool"); done
+  if [ "${#need[@]}" = 0 ]; then
+    echo "image tools: already installed"
+  elif command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap buildah podman runc >/dev/null
+    echo "installed: ${need[*]}"
+  else
+    echo "missing ${need[*]} and no apt-get: install Debian's mmdebstrap, buildah, podman and runc" >&2
     exit 1
   fi
 fi

@@ -2,7 +2,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { SERVER_COMMAND } from "../../src/app/server/command";
+import { POD_COMMAND, POD_ENTRY, SERVER_ENTRY } from "../../src/app/server/command";
 import { TEST_SECRET, tempRoot } from "./helpers";
 import { REPO, startServer as startChild, waitFor, type ServerChild } from "./server-child";
 
@@ -23,7 +23,7 @@ function startServer(env: Record<string, string>): ServerChild {
 }
 
 describe("server process", () => {
-  it("starts with the Dockerfile's command, answers /api/health, and exits 0 on SIGTERM", async () => {
+  it("starts with SERVER_COMMAND (the server alone), answers /api/health, and exits 0 on SIGTERM", async () => {
     const root = tempRoot();
     roots.push(root);
     const server = startServer({ LLM_PROVIDER: "mock", METAHUMAN_ROOT: root, SESSION_SECRET: TEST_SECRET, HOST: "127.0.0.1", PORT: "0", NODE_ENV: "test" });
@@ -86,32 +86,55 @@ function importClosure(entry: string): Set<string> {
       visit(resolved);
     }
   };
-  visit(path.join(REPO, "src/app/server/server.ts"));
+  visit(entry);
   return new Set([...seen].map((f) => path.relative(REPO, f)));
 }
 
 describe("docker/web.Dockerfile", () => {
   const dockerfile = fs.readFileSync(DOCKERFILE, "utf8");
+  const finalStage = dockerfile.slice(dockerfile.lastIndexOf("\nFROM "));
+  // What the image runs (the pod) and what it can also run (the server alone): both must work from its files.
+  const closure = new Set([...importClosure(path.join(REPO, POD_ENTRY)), ...importClosure(path.join(REPO, SERVER_ENTRY))]);
 
-  it("runs exactly the command the tests run, through the entrypoint that test/app/web-entrypoint.test.ts runs", () => {
+  it("runs the pod's command (POD_COMMAND), through the entrypoint that test/app/web-entrypoint.test.ts runs", () => {
     const cmd = /^CMD (\[.*\])\s*$/m.exec(dockerfile);
     expect(cmd).not.toBeNull();
-    expect(JSON.parse(cmd![1]!)).toEqual([...SERVER_COMMAND]);
+    expect(JSON.parse(cmd![1]!)).toEqual([...POD_COMMAND]);
     const entrypoint = [...dockerfile.matchAll(/^ENTRYPOINT (\[.*\])\s*$/gm)];
     expect(entrypoint).toHaveLength(1);
     expect(JSON.parse(entrypoint[0]![1]!)).toEqual(["/bin/sh", "/usr/local/bin/web-entrypoint.sh"]);
     expect(dockerfile).toMatch(/^COPY docker\/web-entrypoint\.sh \/usr\/local\/bin\/web-entrypoint\.sh$/m);
   });
 
-  it("is multi-stage on Node 22 slim, with a HEALTHCHECK on /api/health", () => {
-    expect(dockerfile.match(/^FROM node:22-slim/gm)?.length).toBe(2);
+  it("is multi-stage over BASE (node:22-slim unless a build names another), with a HEALTHCHECK on /api/health", () => {
+    expect(dockerfile).toMatch(/^ARG BASE=node:22-slim$/m);
+    // MetaHuman OS's build, our npm packages and the image itself: each over the same Node 22 base.
+    expect(dockerfile.match(/^FROM \$\{BASE\}/gm)?.length).toBe(3);
+    expect(dockerfile.match(/^FROM (?!\$\{BASE\}|scratch )/gm)).toBeNull();
+    expect(finalStage).toMatch(/^FROM \$\{BASE\}\s*$/m);
     expect(dockerfile).toMatch(/^HEALTHCHECK [\s\S]*\/api\/health/m);
+  });
+
+  it("builds MetaHuman OS at the pin with the scripts that npm run local uses, from GitHub or a given source", () => {
+    const stage = /^FROM \$\{BASE\} AS metahuman-os$([\s\S]*?)^FROM /m.exec(dockerfile)?.[1] ?? "";
+    expect(stage).toMatch(/^COPY scripts\/metahuman-os\/ scripts\/metahuman-os\/$/m);
+    expect(stage).toContain("bash scripts/metahuman-os/source.sh /opt/metahuman-os");
+    expect(stage).toContain("bash scripts/metahuman-os/build.sh /opt/metahuman-os");
+    // The source a build is given (--build-context metahuman-os-source=DIR) is mounted, never copied into a layer,
+    // and goes through source.sh, which checks its commit.
+    expect(stage).toMatch(/^ARG METAHUMAN_OS_SOURCE=$/m);
+    expect(stage).toMatch(/--mount=type=bind,from=metahuman-os-source,target=\/metahuman-os-source/);
+    expect(dockerfile).toMatch(/^FROM scratch AS metahuman-os-source$/m);
+    // Into the image root-owned and not writable by the server; found by the pod through METAHUMAN_OS_DIR.
+    expect(stage).toContain("chown -R root:root /opt/metahuman-os");
+    expect(stage).toContain("chmod -R go-w /opt/metahuman-os");
+    expect(finalStage).toMatch(/^COPY --from=metahuman-os \/opt\/metahuman-os \/opt\/metahuman-os$/m);
+    expect(finalStage).toMatch(/^\s*METAHUMAN_OS_DIR=\/opt\/metahuman-os\s*$/m);
   });
 
   it("starts as root only for the entrypoint, which always runs the server as node (1000:1000)", () => {
     // The final stage's last USER is what the entrypoint starts as: root, so that it can
     // create METAHUMAN_ROOT on a fresh root-owned volume.
-    const finalStage = dockerfile.slice(dockerfile.lastIndexOf("\nFROM "));
     const users = [...finalStage.matchAll(/^USER (\S+)\s*$/gm)].map((m) => m[1]);
     expect(users.at(-1) ?? "root").toBe("root");
     // The build checks that setpriv exists and that `node` is 1000:1000.
@@ -127,10 +150,10 @@ describe("docker/web.Dockerfile", () => {
     expect(script).toMatch(/if \[ "\$\(id -u\)" != "0" \]; then[\s\S]*?exec "\$@"\n\s*fi/);
   });
 
-  it("copies every file the server imports and nothing of src/infra", () => {
-    const copied = [...dockerfile.matchAll(/^COPY (?!--from)(.+)$/gm)].flatMap((m) => m[1]!.trim().split(/\s+/).slice(0, -1));
+  it("copies every file the pod imports and nothing of src/infra", () => {
+    const copied = [...finalStage.matchAll(/^COPY (?!--from)(.+)$/gm)].flatMap((m) => m[1]!.trim().split(/\s+/).slice(0, -1));
     const covered = (file: string) => copied.some((c) => (c.endsWith("/") ? file.startsWith(c) : file === c));
-    const closure = importClosure(path.join(REPO, "src/app/server/server.ts"));
+    expect(closure.has("src/app/metahuman-os/process.ts")).toBe(true);
     expect(closure.has("src/runpod/serverless.ts")).toBe(true);
     for (const file of closure) {
       expect(file.startsWith("src/infra"), `${file} is part of src/infra`).toBe(false);
@@ -139,12 +162,13 @@ describe("docker/web.Dockerfile", () => {
     expect(copied.some((c) => c.startsWith("src/infra") || c === "src/" || c === "." || c === "src")).toBe(false);
   });
 
-  it("installs every npm package the server imports or resolves (the page's SSE parser included)", () => {
+  it("installs every npm package the pod imports or resolves (the page's SSE parser and the door's proxy included)", () => {
     const keep = /const keep = (\[[^\]]*\]);/.exec(dockerfile);
     expect(keep).not.toBeNull();
     const installed = new Set(JSON.parse(keep![1]!) as string[]);
-    const imported = packagesImported(importClosure(path.join(REPO, "src/app/server/server.ts")));
+    const imported = packagesImported(closure);
     expect(imported.has("eventsource-parser")).toBe(true);
+    expect(imported.has("@fastify/http-proxy")).toBe(true);
     expect(imported.has("fastify")).toBe(true);
     const lock = JSON.parse(fs.readFileSync(path.join(REPO, "package-lock.json"), "utf8")) as { packages: Record<string, unknown> };
     for (const name of imported) {

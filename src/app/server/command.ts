@@ -1,5 +1,5 @@
-// The one command that starts the web server: docker/web.Dockerfile's CMD and the
-// tests both use it (a test asserts they are equal), so what is tested is what runs.
+// The commands that start the web server, in one place: the tests use them, and docker/web.Dockerfile's CMD is
+// POD_COMMAND (test/app/server-process.test.ts asserts they are equal), so what is tested is what runs.
 export const SERVER_ENTRY = "src/app/server/server.ts";
 export const SERVER_COMMAND = ["node", "--import", "tsx", SERVER_ENTRY] as const;
 
