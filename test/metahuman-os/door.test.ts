@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { metahumanOsPassword } from "../../src/app/metahuman-os/owner";
 import { TEST_SECRET } from "../app/helpers";
 import { startEmulator, type RunningEmulator } from "../serverless/emulator-fixture";
-import { doorLogin, runPodUntilExit, startPod, withCookies, type RunningPod } from "./pod-fixture";
+import { doorLogin, runPodUntilExit, startPod, withCookies, type RunningPod, filesUnder } from "./pod-fixture";
 
 const post = (url: string, body: unknown, cookie?: string) =>
   fetch(url, { method: "POST", headers: { "content-type": "application/json", ...(cookie ? { cookie } : {}) }, body: JSON.stringify(body) });
@@ -17,17 +17,6 @@ const me = async (url: string, cookie: string) => {
   const response = await fetch(`${url}/api/auth/me`, { headers: { cookie, accept: "application/json" } });
   return { response, body: response.ok ? ((await response.json()) as { user?: { username: string; role: string } }) : undefined };
 };
-
-/** Every file under a folder, with its text. */
-function filesUnder(dir: string): Array<{ file: string; text: string }> {
-  const out: Array<{ file: string; text: string }> = [];
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (!entry.isFile()) continue;
-    const file = path.join(entry.parentPath, entry.name);
-    out.push({ file, text: fs.readFileSync(file, "latin1") });
-  }
-  return out;
-}
 
 describe("the front door with MetaHuman OS", () => {
   let emu: RunningEmulator;

@@ -111,3 +111,14 @@ export async function runPodUntilExit(emu: RunningEmulator, root: string, env: R
   clearTimeout(timer);
   return { code, output };
 }
+
+/** Every file under a folder, with its text. */
+export function filesUnder(dir: string): Array<{ file: string; text: string }> {
+  const out: Array<{ file: string; text: string }> = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    out.push({ file, text: fs.readFileSync(file, "latin1") });
+  }
+  return out;
+}

@@ -7,20 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MONITOR_HEADERS, MONITORING_TOKEN } from "../app/helpers";
 import { waitFor } from "../app/server-child";
 import { API_KEY, listJobs, startEmulator, type RunningEmulator } from "../serverless/emulator-fixture";
-import { doorLogin, MODEL, startPod, withCookies, type RunningPod } from "./pod-fixture";
+import { doorLogin, MODEL, startPod, withCookies, type RunningPod, filesUnder } from "./pod-fixture";
 
 interface Job { id: string; status: string; input: Record<string, unknown> }
-
-/** Every file under a folder, with its text. */
-function filesUnder(dir: string): Array<{ file: string; text: string }> {
-  const out: Array<{ file: string; text: string }> = [];
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (!entry.isFile()) continue;
-    const file = path.join(entry.parentPath, entry.name);
-    out.push({ file, text: fs.readFileSync(file, "latin1") });
-  }
-  return out;
-}
 
 const post = (url: string, body: unknown, cookie?: string) =>
   fetch(url, { method: "POST", headers: { "content-type": "application/json", ...(cookie ? { cookie } : {}) }, body: JSON.stringify(body) });
