@@ -76,6 +76,27 @@ describe("real SDK workers", () => {
     expect((await provider().generate([{ role: "user", content: "after cancel" }])).content).toContain("after cancel");
   });
 
+  // Issue 18 M2: these stalled a job until its execution timeout (the SDK could not post a lone surrogate back;
+  // its fetch raised RecursionError at 1,000 levels). Now each ends FAILED within seconds, naming the field.
+  const stalling: [string, unknown, RegExp][] = [
+    ["a lone surrogate in a chat", { messages: [{ role: "user", content: "a\ud800b" }], max_tokens: 8 }, /^input\.messages\[0\]\.content: .*lone UTF-16 surrogate \(U\+D800\) at character 1/],
+    ["a lone surrogate in a prompt", { prompt: "\udfff", stream: true }, /^input\.prompt: .*lone UTF-16 surrogate \(U\+DFFF\)/],
+    ["JSON nested 1,000 deep", { messages: [{ role: "user", content: "hi" }], extra: JSON.parse("[".repeat(1_000) + "]".repeat(1_000)) }, /^input\.extra(\[0\])+: nested deeper than 32 levels is not allowed/],
+    ["JSON nested 10,000 deep", { prompt: "hi", x: JSON.parse("{\"a\":".repeat(10_000) + "1" + "}".repeat(10_000)) }, /^input\.x(\.a)+: nested deeper than 32 levels/],
+  ];
+  for (const [name, input, error] of stalling) {
+    it(`a job with ${name} ends FAILED within seconds, naming the field, and the worker takes the next job`, async () => {
+      const started = Date.now();
+      const run = await call(emu, "POST", "/run", { input, policy: { executionTimeout: 120_000 } });
+      expect(run.status).toBe(200);
+      const done = await call(emu, "GET", `/status-sync/${run.body.id}?wait=20000`);
+      expect(done.body.status).toBe("FAILED");
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(String(done.body.error)).toMatch(error);
+      expect((await provider().generate([{ role: "user", content: "still here" }], { maxTokens: 4 })).content).toContain("still here");
+    });
+  }
+
   it("scales to zero after the idle timeout, and the next job cold-starts a new worker", async () => {
     for (let i = 0; i < 100 && manager.processCount() > 0; i++) await sleep(100);
     expect(manager.processCount()).toBe(0);
