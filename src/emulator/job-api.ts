@@ -6,6 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { isFinal, statusBody, type EndpointLookup, type Job, type JobStore } from "./job-store";
+import { jsonText } from "./json-text";
 import { deliverWebhooks, webhookRefusal } from "./job-webhooks";
 import type { JobExecutor } from "./job-executor";
 import {
@@ -232,7 +233,8 @@ function registerJobControls(app: FastifyInstance, store: JobStore, faults: Faul
     const { endpointId, limit: rawLimit } = request.query as { endpointId?: string; limit?: string };
     const limit = inspectLimitSchema.safeParse(rawLimit ?? "1000");
     if (!limit.success) return jobError(reply, 400, "limit: allowed is an integer from 1 to 1000");
-    return store.list(endpointId).slice(-limit.data).map((j) => ({
+    // Written without recursion: one input nested 50,000 deep must not break this view (jsonText).
+    return reply.type("application/json").send(jsonText(store.list(endpointId).slice(-limit.data).map((j) => ({
       id: j.id,
       endpointId: j.endpointId,
       status: j.status,
@@ -242,7 +244,7 @@ function registerJobControls(app: FastifyInstance, store: JobStore, faults: Faul
       createdAt: j.createdAt,
       startedAt: j.startedAt,
       finishedAt: j.finishedAt,
-    }));
+    }))));
   });
 
   app.post("/_emulator/job-faults", async (request, reply) => {

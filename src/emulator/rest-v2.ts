@@ -37,7 +37,7 @@ async function restV2Plugin(app: FastifyInstance, options: RestV2Options): Promi
   const state = new RestState();
   app.decorate("runpodRest", state);
   app.decorate("billing", options.ledger);
-  installFaults(app);
+  installFaults(app, options.apiKey);
   app.get("/_emulator/state", async () => state.snapshot());
   app.setNotFoundHandler((request, reply) => problem(reply, 404, `no route ${request.method} ${request.url.split("?")[0]}`));
 

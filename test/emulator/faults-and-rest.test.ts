@@ -1,7 +1,8 @@
 // The emulator's test controls and REST v2 basics over HTTP: faults reach every route (the job API
 // included), rules run out, bad rules are refused, and REST v2 answers 401/404/422 like RunPod.
+import { request } from "node:http";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
-import { startRestEmulator, type RestEmulator } from "../runpod/fixture";
+import { API_KEY, startRestEmulator, type RestEmulator } from "../runpod/fixture";
 
 let emu: RestEmulator;
 beforeAll(async () => {
@@ -45,7 +46,7 @@ it("answers 401 for a missing or wrong key, 404 for an unknown id, 422 for a bad
   const badAction = await emu.call("POST", `/v2/pods/${pod.id}/action`, { action: "explode" });
   expect(badAction.status).toBe(422);
   expect(badAction.body.errors).toEqual(["$.action: must be equal to one of the allowed values (start, stop, restart, terminate)"]);
-  const state = await emu.call("GET", "/_emulator/state", undefined, null);
+  const state = await emu.call("GET", "/_emulator/state");
   expect(state.body.pods.map((p: { id: string }) => p.id)).toContain(pod.id);
 });
 
@@ -57,4 +58,43 @@ it("refuses a pod whose network volume is in another data center", async () => {
   });
   expect(answer.status).toBe(400);
   expect(answer.body.detail).toBe(`network volume ${volume.id} is in US-KS-2, the pod in EU-RO-1`);
+});
+
+/** A GET with a Host header of our choosing (fetch will not set one), as a DNS-rebinding page's request arrives. */
+function getWithHost(path: string, host: string, key?: string): Promise<{ status: number; body: string }> {
+  const { port } = new URL(emu.origin);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path, headers: { host, ...(key ? { authorization: `Bearer ${key}` } : {}) } }, (res) => {
+      let body = "";
+      res.on("data", (d: Buffer) => (body += d.toString("utf8")));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+it("/_emulator/state and /_emulator/requests need the emulator's key and a loopback Host (issue 18 L9)", async () => {
+  await emu.client().pods.create({ name: "p", image: "i", cpu: { id: "cpu3g", vcpuCount: 2 }, env: { SESSION_SECRET: "do-not-leak-0123456789" } });
+  for (const path of ["/_emulator/state", "/_emulator/requests"]) {
+    const none = await emu.call("GET", path, undefined, null);
+    expect(none.status, path).toBe(401);
+    expect(none.body.detail).toBe(`${path} needs the emulator's key: Authorization: Bearer <RUNPOD_API_KEY>`);
+    const wrong = await emu.call("GET", path, undefined, "not-the-key");
+    expect(wrong.status, path).toBe(401);
+    expect(JSON.stringify(none.body) + JSON.stringify(wrong.body)).not.toContain("do-not-leak");
+    // A page whose own name resolves to 127.0.0.1 sends its own Host: refused even if it somehow had the key.
+    for (const host of ["attacker.example", "attacker.example:8787", "127.0.0.1.nip.io", "localhost.attacker.example"]) {
+      const rebound = await getWithHost(path, host, API_KEY);
+      expect(rebound.status, `${path} Host ${host}`).toBe(403);
+      expect((JSON.parse(rebound.body) as { detail: string }).detail).toContain(`Host ${JSON.stringify(host)} is not allowed for ${path}`);
+      expect(rebound.body).not.toContain("do-not-leak");
+    }
+    for (const host of ["127.0.0.1", `127.0.0.1:${new URL(emu.origin).port}`, "localhost:1", "[::1]:8787"]) {
+      expect((await getWithHost(path, host, API_KEY)).status, `${path} Host ${host}`).toBe(200);
+    }
+  }
+  expect(JSON.stringify((await emu.call("GET", "/_emulator/state")).body)).toContain("do-not-leak");
+  // The other controls check Host too.
+  expect((await getWithHost("/_emulator/faults", "attacker.example")).status).toBe(403);
 });
