@@ -96,8 +96,8 @@ function coerce(raw: unknown, parameter: SpecParameter): unknown {
   const type = Array.isArray(schema?.type) ? schema?.type[0] : schema?.type;
   if (type === "array") {
     // style form, explode false: `a,b,c`; explode true (the default): the parameter repeated.
-    // An empty value is the empty list.
-    const items = Array.isArray(raw) ? raw : raw === "" ? [] : typeof raw === "string" && parameter.explode === false ? raw.split(",") : [raw];
+    // An empty value (`regions=`) stays an empty string in the list, which the item schema refuses by name.
+    const items = Array.isArray(raw) ? raw : typeof raw === "string" && parameter.explode === false ? raw.split(",") : [raw];
     const itemParameter = { ...parameter, schema: schema?.items };
     return items.map((item) => coerce(item, itemParameter));
   }
@@ -134,6 +134,17 @@ function queryValidator(ajv: Ajv2020, operation: SpecOperation): QueryValidator 
     for (const [name, raw] of Object.entries(query)) {
       const parameter = byName.get(name);
       coerced[name] = parameter === undefined ? raw : coerce(raw, parameter);
+    }
+    // An empty value of a list parameter (`regions=`) would filter nothing; say so instead of ignoring it.
+    const empty = Object.entries(coerced).filter(([name, value]) => Array.isArray(value) && byName.has(name) && value.some((v) => v === ""));
+    if (empty.length > 0) {
+      return {
+        query: coerced,
+        errors: empty.map(([name]) => {
+          const allowed = resolveSchema(resolveSchema(byName.get(name)!.schema)?.items as JsonSchema | undefined)?.enum as unknown[] | undefined;
+          return `${name}: an empty value is not allowed; give ${allowed ? `one or more of ${allowed.join(", ")}` : "one or more values"}, or leave ${name} out`;
+        }),
+      };
     }
     if (validate(coerced)) return { query: coerced, errors: [] };
     const errors = leafErrors(validate.errors).map((line) =>

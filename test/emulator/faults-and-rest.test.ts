@@ -98,3 +98,29 @@ it("/_emulator/state and /_emulator/requests need the emulator's key and a loopb
   // The other controls check Host too.
   expect((await getWithHost("/_emulator/faults", "attacker.example")).status).toBe(403);
 });
+
+it("an empty list query (regions=) and a __proto__ key in a body are refused by name (issue 17)", async () => {
+  const allRegions = "NORTH_AMERICA, SOUTH_AMERICA, EUROPE, ASIA, MIDDLE_EAST, AFRICA, OCEANIA, ANTARCTICA";
+  for (const query of ["regions=", "regions=&regions=EUROPE", "include=GPU_AVAILABILITY&regions="]) {
+    const answer = await emu.call("GET", `/v2/catalog/datacenters?${query}`);
+    expect(answer.status, query).toBe(400);
+    expect(answer.body.errors, query).toEqual([expect.stringMatching(new RegExp(`^regions: an empty value is not allowed; give one or more of ${allRegions}`))]);
+  }
+  expect((await emu.call("GET", "/v2/catalog/datacenters?regions=EUROPE")).status).toBe(200);
+  // A pod env key __proto__: named, not "Body is not valid JSON"; nothing was created.
+  const podsBefore = (await emu.call("GET", "/v2/pods")).body.length;
+  const res = await fetch(`${emu.origin}/v2/pods`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" },
+    body: '{"name":"p","image":"i","cpu":{"id":"cpu3g","vcpuCount":2},"env":{"A":"1","__proto__":"x"}}',
+  });
+  expect(res.status).toBe(400);
+  const body = (await res.json()) as { detail: string };
+  expect(body.detail).toBe('body.env.__proto__: the key "__proto__" is not allowed; it names an object\'s prototype in JavaScript, so the emulator cannot keep it as data; rename it');
+  expect((await emu.call("GET", "/v2/pods")).body.length).toBe(podsBefore);
+  expect(({} as Record<string, unknown>).A).toBeUndefined();
+  // A body that is not JSON keeps its own message.
+  const broken = await fetch(`${emu.origin}/v2/pods`, { method: "POST", headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" }, body: '{"name":' });
+  expect(broken.status).toBe(400);
+  expect(((await broken.json()) as { detail: string }).detail).toMatch(/not valid JSON/);
+});
