@@ -36,6 +36,13 @@ from worker_exit import EXIT_ENGINE_START, FatalExit, hard_exit
 
 log = logging.getLogger("worker")
 
+SDK_RECURSION_LIMIT = 20_000
+"""The SDK parses each fetched job with json.loads, which recurses once per level: at Python's default limit
+(1000) a job nested 1,000 deep raises RecursionError inside the SDK's fetch, the job is never seen by the
+handler, and it stays IN_PROGRESS until the execution timeout. With this limit the fetch parses input up to
+about 20,000 levels and the handler refuses it by name (job_input.MAX_INPUT_DEPTH). Measured on the main
+thread's 8 MiB stack: json.loads, repr and json.dumps of objects nested 40,000 deep still fit; 50,000 do not."""
+
 
 def is_local_run(argv: Sequence[str], env: Mapping[str, str]) -> bool:
     """The SDK's own rule: a test input, or no job-take URL, means one local job instead of the loop."""
@@ -70,6 +77,7 @@ def start_engine(config: WorkerConfig) -> Engine:
 
 
 def main() -> None:
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), SDK_RECURSION_LIMIT))
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

@@ -28,6 +28,7 @@ that task ends, wherever the cancel landed (see `JobHandler.handle` for why that
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from contextlib import aclosing
@@ -110,6 +111,13 @@ class JobHandler:
         callback = self._close_when_consumer_ends(outputs, consumer) if consumer is not None else None
         try:
             async for output in outputs:
+                problem = unpostable(output)
+                if problem is not None:
+                    # The SDK would fail to post this and leave the job IN_PROGRESS until its execution
+                    # timeout: fail the job now with an error it can post (closing `outputs` aborts the engine).
+                    log.error("job %s: an output cannot be posted to RunPod: %s", job.get("id"), problem)
+                    yield {"error": f"the worker's answer cannot be sent back ({problem}); the job fails instead"}
+                    return
                 yield output
         finally:
             # Reached when _job_outputs ended, or when this generator is itself closed (drain() returning
@@ -206,6 +214,19 @@ class JobHandler:
             except Exception:  # a dead engine may refuse the abort too; the job's error matters more
                 log.warning("job %s: abort after the engine failure also failed", request_id, exc_info=True)
             yield failure
+
+
+def unpostable(output: Any) -> Optional[str]:
+    """Why the SDK could not post `output` (it sends json.dumps(ensure_ascii=False) as UTF-8), or None."""
+    try:
+        json.dumps(output, ensure_ascii=False).encode("utf-8")
+        return None
+    except UnicodeEncodeError as error:
+        return f"it holds a lone UTF-16 surrogate (U+{ord(error.object[error.start]):04X}), which is not valid UTF-8"
+    except RecursionError:
+        return "it is nested too deep to encode as JSON"
+    except (TypeError, ValueError) as error:
+        return f"it is not JSON: {type(error).__name__}: {ascii(str(error))[:120]}"
 
 
 def _is_last(output: Dict[str, Any]) -> bool:

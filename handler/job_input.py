@@ -10,12 +10,15 @@ batches its stream by STREAM_BATCH_TOKENS).
 OpenAI input: `{openai_route: "/v1/chat/completions" | "/v1/models", openai_input: {...}}`.
 `model` (both kinds) must name the served model or one of its aliases (MODEL_ALIASES).
 Unknown fields are rejected; every error names the field, the value and what is allowed.
+Before any of that, the whole input must be text the RunPod SDK can post back (no lone UTF-16 surrogate in any
+string or key: its result post would fail and leave the job IN_PROGRESS until the execution timeout) and at most
+MAX_INPUT_DEPTH levels of objects and lists deep (checked without recursion).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from engines.base import Message
 
@@ -33,6 +36,8 @@ OPENAI_ROUTES = ("/v1/chat/completions", "/v1/models")
 OPENAI_CHAT_FIELDS = ("model", "messages", "max_tokens", "max_completion_tokens", "temperature",
                       "top_p", "stop", "seed", "stream", "stream_options", "n", "user", "response_format")
 RESPONSE_FORMATS = ("text", "json_object")
+MAX_INPUT_DEPTH = 32
+"""Levels of objects and lists a job's input may nest (the deepest valid input has 6)."""
 DEFAULT_TEMPERATURE = 0.7
 MAX_STOP_SEQUENCES = 16
 
@@ -66,6 +71,59 @@ def _fail(field: str, value: Any, allowed: str) -> InputError:
     if len(shown) > 80:
         shown = shown[:77] + "..."
     return InputError(f"{field}: {shown} is not allowed; expected {allowed}")
+
+
+def _lone_surrogate(text: str) -> Optional[int]:
+    """Index of the first code point that is a lone UTF-16 surrogate (not encodable as UTF-8), or None."""
+    try:
+        text.encode("utf-8")
+        return None
+    except UnicodeEncodeError as error:
+        return error.start
+
+
+def _path(parent: str, key: Any) -> str:
+    if isinstance(key, int):
+        return f"{parent}[{key}]"
+    if isinstance(key, str) and key.isidentifier():
+        return f"{parent}.{key}"
+    return f"{parent}[{_lone_safe_repr(key)}]"
+
+
+def _lone_safe_repr(value: str) -> str:
+    shown = ascii(value)  # lone surrogates come out escaped, so the message itself can always be posted
+    return shown if len(shown) <= 40 else shown[:37] + "..."
+
+
+def check_postable_input(raw: Any, where: str = "input") -> None:
+    """Refuses input that would stall the job: a lone surrogate anywhere, or nesting past MAX_INPUT_DEPTH.
+
+    Iterative, so input nested far deeper than Python's recursion limit is refused by name too.
+    """
+    pending: List[Tuple[Any, str, int]] = [(raw, where, 0)]
+    while pending:
+        value, path, depth = pending.pop()
+        if isinstance(value, str):
+            index = _lone_surrogate(value)
+            if index is not None:
+                raise InputError(f"{path}: {_lone_safe_repr(value)} is not allowed: a lone UTF-16 surrogate "
+                                 f"(U+{ord(value[index]):04X}) at character {index}; expected valid Unicode text "
+                                 "(surrogates only in pairs)")
+            continue
+        if not isinstance(value, (dict, list)):
+            continue
+        if depth >= MAX_INPUT_DEPTH:
+            shown = path if len(path) <= 120 else path[:117] + "..."
+            raise InputError(f"{shown}: nested deeper than {MAX_INPUT_DEPTH} levels is not allowed; expected at most "
+                             f"{MAX_INPUT_DEPTH} levels of objects and lists")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(key, str) and _lone_surrogate(key) is not None:
+                    raise InputError(f"{path}: the key {_lone_safe_repr(key)} is not allowed: it holds a lone UTF-16 "
+                                     "surrogate; expected valid Unicode text (surrogates only in pairs)")
+                pending.append((item, _path(path, key), depth + 1))
+        else:
+            pending.extend((item, _path(path, index), depth + 1) for index, item in enumerate(value))
 
 
 def _is_int(value: Any) -> bool:
@@ -344,6 +402,7 @@ def parse_job_input(raw: Any, max_model_len: int, served_models: Sequence[str] =
     `served_models`: the served model's name and its aliases; `model` must be one of them (not checked
     when empty).
     """
+    check_postable_input(raw)
     data = _object(raw, "input")
     if "openai_route" in data or "openai_input" in data:
         return _parse_openai(data, max_model_len, served_models)

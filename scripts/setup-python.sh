@@ -34,3 +34,17 @@ else
   echo "$aws_want" > "$aws_stamp"
   echo ".tools/awscli ready ($(.tools/awscli/bin/aws --version 2>&1))"
 fi
+
+# langchain-runpod for its client test (test/requirements-langchain-runpod.txt), in a venv of its own: it pins an old
+# httpx and langchain-core that must not move the worker's.
+lc_req="test/requirements-langchain-runpod.txt"
+lc_stamp=".tools/langchain-runpod/.requirements.sha256"
+lc_want="$(sha256sum "$lc_req" | cut -d' ' -f1)"
+if [ -x .tools/langchain-runpod/bin/python ] && [ -f "$lc_stamp" ] && [ "$(cat "$lc_stamp")" = "$lc_want" ]; then
+  echo ".tools/langchain-runpod is up to date"
+else
+  [ -x .tools/langchain-runpod/bin/python ] || "$python_bin" -m venv .tools/langchain-runpod
+  .tools/langchain-runpod/bin/python -m pip install --quiet --disable-pip-version-check --no-input -r "$lc_req"
+  echo "$lc_want" > "$lc_stamp"
+  echo ".tools/langchain-runpod ready"
+fi

@@ -10,6 +10,7 @@ from conftest import echo_config
 from engines.echo import EchoEngine
 from handler import drain, is_local_run
 from job_handler import JobHandler
+from job_input import NATIVE_FIELDS
 from runpod.serverless.modules import rp_job
 from runpod.serverless.modules.rp_handler import is_generator
 
@@ -44,9 +45,8 @@ async def test_drained_handler_returns_what_the_platform_stores_for_the_job():
 async def test_sdk_generator_path_turns_an_error_yield_into_a_failed_job():
     handler, _ = handler_pair()
     outputs = [o async for o in rp_job.run_job_generator(handler, {"id": "sdk-3", "input": {"x": 1}})]
-    assert outputs == [{"output": {"error": "input.x: unknown field; allowed fields are messages, "
-                                             "max_tokens, temperature, top_p, stop, seed, stream, model, "
-                                             "format, sampling_params"}}]
+    assert outputs == [{"output": {"error": "input.x: unknown field; allowed fields are "
+                                             + ", ".join(NATIVE_FIELDS)}}]
 
 
 async def turns_until(predicate, turns=50):

@@ -8,6 +8,8 @@
 //   DELETE /_emulator/requests  forget them
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
+import { guardDebugRoutes } from "./debug-guard";
+import { jsonText } from "./json-text";
 
 const faultRuleSchema = z
   .object({
@@ -75,8 +77,9 @@ function problem(status: number, detail: string, errors?: string[]) {
   return { title: TITLES[status] ?? "Error", status, detail, ...(errors ? { errors } : {}) };
 }
 
-/** Adds the global hooks and the /_emulator/faults and /_emulator/requests routes to `app` itself. */
-export function installFaults(app: FastifyInstance): void {
+/** Adds the global hooks (the /_emulator/ guard first) and the /_emulator/faults and /_emulator/requests routes to `app` itself. */
+export function installFaults(app: FastifyInstance, apiKey: string): void {
+  guardDebugRoutes(app, apiKey);
   const rules: ActiveRule[] = [];
   const recorded: RecordedRequest[] = [];
   let nextId = 1;
@@ -131,7 +134,8 @@ export function installFaults(app: FastifyInstance): void {
     rules.length = 0;
     return reply.code(204).send();
   });
-  app.get("/_emulator/requests", async () => ({ requests: recorded }));
+  // Written without recursion: a recorded body nested 50,000 deep must not break this view (jsonText).
+  app.get("/_emulator/requests", async (_request, reply) => reply.type("application/json").send(jsonText({ requests: recorded })));
   app.delete("/_emulator/requests", async (_request, reply) => {
     recorded.length = 0;
     return reply.code(204).send();

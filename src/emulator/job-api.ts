@@ -6,7 +6,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { isFinal, statusBody, type EndpointLookup, type Job, type JobStore } from "./job-store";
-import { deliverWebhooks, loopbackWebhook } from "./job-webhooks";
+import { jsonText } from "./json-text";
+import { deliverWebhooks, webhookRefusal } from "./job-webhooks";
 import type { JobExecutor } from "./job-executor";
 import {
   MAX_QUEUED_FAULTS,
@@ -32,6 +33,8 @@ export interface JobApiOptions {
   streamWaitMs?: number;
   /** Pause before each of a webhook's two retries (RunPod: 10 s). */
   webhookRetryDelayMs?: number;
+  /** The only origins a job's webhook may name (loopback, checked by checkWebhookOrigin). Default none. */
+  webhookOrigins?: readonly string[];
 }
 
 /** RunPod's payload limits: /run 10 MB, /runsync 20 MB. */
@@ -40,8 +43,8 @@ const RUNSYNC_BODY_LIMIT = 20 * 1024 * 1024;
 
 const runBodySchema = z.object({
   input: z.unknown(),
-  // RunPod POSTs the final status to it; the emulator only ever calls loopback.
-  webhook: z.string().refine(loopbackWebhook, "the emulator calls only loopback webhooks (http://127.0.0.1, localhost or [::1])").optional(),
+  // RunPod POSTs the final status to it; the emulator calls only the origins it was given (parseRun).
+  webhook: z.string().optional(),
   policy: z
     .object({
       executionTimeout: z.number().int().min(5000).optional(),
@@ -56,11 +59,16 @@ type RunBody = z.infer<typeof runBodySchema>;
 const waitSchema = z.coerce.number().int().min(1000).max(300_000);
 const inspectLimitSchema = z.coerce.number().int().min(1).max(1000);
 
-function parseRun(request: FastifyRequest, reply: FastifyReply): RunBody | undefined {
+function parseRun(request: FastifyRequest, reply: FastifyReply, webhookOrigins: readonly string[]): RunBody | undefined {
   const parsed = runBodySchema.safeParse(request.body ?? {});
   if (!parsed.success || parsed.data.input === undefined) {
     const issue = parsed.success ? { path: ["input"], message: "Required" } : parsed.error.issues[0]!;
     jobError(reply, 400, `invalid request body: ${issue.path.join(".") || "body"}: ${issue.message}`);
+    return undefined;
+  }
+  const refusal = parsed.data.webhook === undefined ? undefined : webhookRefusal(parsed.data.webhook, webhookOrigins);
+  if (refusal !== undefined) {
+    jobError(reply, 400, `invalid request body: webhook: ${refusal}`);
     return undefined;
   }
   return parsed.data;
@@ -111,17 +119,17 @@ export async function jobApiPlugin(app: FastifyInstance, options: JobApiOptions)
   deliverWebhooks(store, { retryDelayMs: options.webhookRetryDelayMs });
   registerJobAdmission(app, { apiKey: options.apiKey, store, endpoints, faults, rateLimits: options.rateLimits, rateWindowMs: options.rateWindowMs });
 
-  submitRoutes(app, store);
+  submitRoutes(app, store, options.webhookOrigins ?? []);
   readRoutes(app, store, streamWaitMs);
   controlRoutes(app, store, executor);
   registerJobControls(app, store, faults);
 }
 
 /** /run and /runsync: a job into the queue (and, for /runsync, its answer when it comes in time). */
-function submitRoutes(app: FastifyInstance, store: JobStore): void {
+function submitRoutes(app: FastifyInstance, store: JobStore, webhookOrigins: readonly string[]): void {
   app.post("/v2/:endpointId/run", { config: { jobOp: "run" }, bodyLimit: RUN_BODY_LIMIT }, async (request, reply) => {
     const { endpoint, after } = admitted(request);
-    const body = parseRun(request, reply);
+    const body = parseRun(request, reply, webhookOrigins);
     if (!body) return reply;
     const job = store.submit(endpoint, body.input, "run", body.policy, body.webhook);
     if (after) return sendFault(reply, after);
@@ -130,7 +138,7 @@ function submitRoutes(app: FastifyInstance, store: JobStore): void {
 
   app.post("/v2/:endpointId/runsync", { config: { jobOp: "runsync" }, bodyLimit: RUNSYNC_BODY_LIMIT }, async (request, reply) => {
     const { endpoint, after } = admitted(request);
-    const body = parseRun(request, reply);
+    const body = parseRun(request, reply, webhookOrigins);
     if (!body) return reply;
     const wait = parseWait(request, reply, 90_000);
     if (wait === undefined) return reply;
@@ -225,7 +233,8 @@ function registerJobControls(app: FastifyInstance, store: JobStore, faults: Faul
     const { endpointId, limit: rawLimit } = request.query as { endpointId?: string; limit?: string };
     const limit = inspectLimitSchema.safeParse(rawLimit ?? "1000");
     if (!limit.success) return jobError(reply, 400, "limit: allowed is an integer from 1 to 1000");
-    return store.list(endpointId).slice(-limit.data).map((j) => ({
+    // Written without recursion: one input nested 50,000 deep must not break this view (jsonText).
+    return reply.type("application/json").send(jsonText(store.list(endpointId).slice(-limit.data).map((j) => ({
       id: j.id,
       endpointId: j.endpointId,
       status: j.status,
@@ -235,7 +244,7 @@ function registerJobControls(app: FastifyInstance, store: JobStore, faults: Faul
       createdAt: j.createdAt,
       startedAt: j.startedAt,
       finishedAt: j.finishedAt,
-    }));
+    }))));
   });
 
   app.post("/_emulator/job-faults", async (request, reply) => {

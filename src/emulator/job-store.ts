@@ -35,6 +35,8 @@ export interface JobEndpoint {
   idleTimeout: number;
   /** Default execution timeout of a job, in ms. */
   executionTimeoutMs: number;
+  /** The endpoint's env as declared (REST v2 `env`): RunPod hands it to each of its workers. */
+  env?: Record<string, string>;
 }
 
 /** Looks an endpoint up by id in the emulator's REST state; undefined when it does not exist. */

@@ -2,6 +2,7 @@
 // fakes or real SDK worker processes, chosen by option), the job API and the
 // worker protocol. Decorates the app with `jobSystem` so other plugins (billing)
 // can read worker-seconds and job counts per endpoint.
+import { checkWebhookOrigin } from "./job-webhooks";
 import type { FastifyInstance } from "fastify";
 import { JobStore, type EndpointLookup, type JobStoreOptions } from "./job-store";
 import type { JobExecutor } from "./job-executor";
@@ -25,6 +26,8 @@ export interface JobSystemOptions extends JobStoreOptions {
   streamWaitMs?: number;
   /** Pause before each of a webhook's two retries. Default 10 000 ms (RunPod's). */
   webhookRetryDelayMs?: number;
+  /** The only origins jobs' webhooks may name, each http(s) on loopback (e.g. a test's receiver). Default none. */
+  webhookOrigins?: readonly string[];
 }
 
 export interface JobSystem {
@@ -95,6 +98,7 @@ async function jobSystemPlugin(app: FastifyInstance, options: JobSystemOptions &
     rateWindowMs: options.rateWindowMs,
     streamWaitMs: options.streamWaitMs,
     webhookRetryDelayMs: options.webhookRetryDelayMs,
+    webhookOrigins: (options.webhookOrigins ?? []).map(checkWebhookOrigin),
   });
   await app.register(workerProtocolPlugin, { apiKey: options.apiKey, store, manager, pollWaitMs: options.workerPollWaitMs });
 }

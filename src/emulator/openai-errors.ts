@@ -1,10 +1,11 @@
 // OpenAI-shaped errors of the emulator's OpenAI route, and how a job that did not complete becomes one.
 import type { Job } from "./job-store";
 
-export type OpenAIErrorType = "invalid_request_error" | "authentication_error" | "not_found_error" | "server_error" | "timeout";
+export type OpenAIErrorType = "invalid_request_error" | "authentication_error" | "not_found_error" | "server_error" | "timeout" | "NotFoundError";
 
 export interface OpenAIError {
-  error: { message: string; type: OpenAIErrorType; param: string | null; code: string | null };
+  /** `code` is a string for OpenAI's own codes; vLLM's server puts the HTTP status there (404). */
+  error: { message: string; type: OpenAIErrorType; param: string | null; code: string | number | null };
 }
 
 export const openaiError = (message: string, type: OpenAIErrorType, code: string | null = null, param: string | null = null): OpenAIError => ({
@@ -27,6 +28,13 @@ export function jobFailure(job: Job): { status: number; body: OpenAIError } {
   }
   const message = workerMessage(job.error);
   const field = FIELD_PATH.exec(message)?.[1];
+  if (field === "input.openai_input.model" && message.includes("is not served by this worker")) {
+    // vLLM's own server answers a model it does not serve with 404 and {error: {message: "The model `x` does not
+    // exist.", type: "NotFoundError", param: "model", code: 404}}; the worker's message says what it does serve.
+    const asked = (job.input as { openai_input?: { model?: unknown } } | undefined)?.openai_input?.model;
+    const served = message.slice(message.indexOf("it serves") + "it ".length);
+    return { status: 404, body: { error: { message: `The model \`${String(asked)}\` does not exist. This endpoint's worker ${served}`, type: "NotFoundError", param: "model", code: 404 } } };
+  }
   if (field) return { status: 400, body: openaiError(message, "invalid_request_error", "invalid_input", field.replace(/^input\.openai_input\.?/, "") || null) };
   return { status: 500, body: openaiError(`job ${job.id} failed: ${message}`, "server_error", "job_failed") };
 }

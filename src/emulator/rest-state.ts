@@ -119,6 +119,7 @@ export class RestState {
       workersMin: config.workersMin,
       idleTimeout: config.idleTimeout,
       executionTimeoutMs: config.executionTimeoutMs,
+      env: config.env,
     };
   };
 

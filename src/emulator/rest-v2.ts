@@ -37,7 +37,7 @@ async function restV2Plugin(app: FastifyInstance, options: RestV2Options): Promi
   const state = new RestState();
   app.decorate("runpodRest", state);
   app.decorate("billing", options.ledger);
-  installFaults(app);
+  installFaults(app, options.apiKey);
   app.get("/_emulator/state", async () => state.snapshot());
   app.setNotFoundHandler((request, reply) => problem(reply, 404, `no route ${request.method} ${request.url.split("?")[0]}`));
 
@@ -56,6 +56,7 @@ async function restV2Plugin(app: FastifyInstance, options: RestV2Options): Promi
 
   // Everything below is encapsulated: the auth hook, query check and error handler apply to REST v2 routes only.
   await app.register(async (api) => {
+    refuseProtoKeysByName(api);
     api.addHook("onRequest", async (request, reply) => {
       const header = request.headers.authorization;
       if (header === undefined || !header.startsWith("Bearer ")) return problem(reply, 401, "missing bearer token");
@@ -84,6 +85,46 @@ async function restV2Plugin(app: FastifyInstance, options: RestV2Options): Promi
     addSpecRoutes(api);
   });
 }
+/**
+ * Fastify's JSON parser refuses a `__proto__` key (prototype poisoning) as "Body is not valid JSON", which sends a
+ * user hunting for a syntax error. Here such a body (a pod's `env: {"__proto__": ...}`) is refused naming the key
+ * and where it is; anything else goes to Fastify's parser as before.
+ */
+function refuseProtoKeysByName(api: FastifyInstance): void {
+  const parseJson = api.getDefaultJsonParser("error", "error");
+  api.removeContentTypeParser("application/json");
+  api.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    let value: unknown;
+    try {
+      value = JSON.parse(body as string);
+    } catch {
+      parseJson(request, body as string, done);
+      return;
+    }
+    const at = protoKeyPath(value);
+    if (at === undefined) {
+      parseJson(request, body as string, done);
+      return;
+    }
+    done(Object.assign(new Error(`${at}: the key "__proto__" is not allowed; it names an object's prototype in JavaScript, so the emulator cannot keep it as data; rename it`), { statusCode: 400 }), undefined);
+  });
+}
+
+/** Where the first own `__proto__` key is (`body.env.__proto__`), without recursion; undefined when none. */
+function protoKeyPath(value: unknown): string | undefined {
+  const pending: Array<[unknown, string]> = [[value, "body"]];
+  while (pending.length > 0) {
+    const [item, path] = pending.pop()!;
+    if (item === null || typeof item !== "object") continue;
+    for (const [key, child] of Object.entries(item as Record<string, unknown>)) {
+      const childPath = Array.isArray(item) ? `${path}[${key}]` : `${path}.${key}`;
+      if (!Array.isArray(item) && key === "__proto__") return childPath;
+      pending.push([child, childPath]);
+    }
+  }
+  return undefined;
+}
+
 // The decorations, the fault hooks and the not-found handler must reach the whole app (what fastify-plugin does).
 Object.assign(restV2Plugin, { [Symbol.for("skip-override")]: true });
 

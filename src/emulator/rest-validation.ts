@@ -96,8 +96,8 @@ function coerce(raw: unknown, parameter: SpecParameter): unknown {
   const type = Array.isArray(schema?.type) ? schema?.type[0] : schema?.type;
   if (type === "array") {
     // style form, explode false: `a,b,c`; explode true (the default): the parameter repeated.
-    // An empty value is the empty list.
-    const items = Array.isArray(raw) ? raw : raw === "" ? [] : typeof raw === "string" && parameter.explode === false ? raw.split(",") : [raw];
+    // An empty value is the empty list, except for the data-center filters (queryValidator refuses those by name).
+    const items = Array.isArray(raw) ? raw : raw === "" && !DATA_CENTER_FILTERS.has(parameter.name) ? [] : typeof raw === "string" && parameter.explode === false ? raw.split(",") : [raw];
     const itemParameter = { ...parameter, schema: schema?.items };
     return items.map((item) => coerce(item, itemParameter));
   }
@@ -117,6 +117,9 @@ export function createQueryValidators(ajv: Ajv2020 = specAjv()): Map<string, Que
 
 const operationKey = (operation: Pick<SpecOperation, "method" | "path">): string => `${operation.method.toUpperCase()} ${operation.path}`;
 
+/** listDataCenters' list filters, where an empty value (`regions=`) is refused by name. */
+const DATA_CENTER_FILTERS = new Set(["regions", "networkVolumeTypes", "compliance"]);
+
 function queryValidator(ajv: Ajv2020, operation: SpecOperation): QueryValidator {
   const parameters = operation.parameters.filter((p) => p.in === "query");
   // Local `$ref`s point into the document: made absolute so the schema compiles on its own.
@@ -129,11 +132,24 @@ function queryValidator(ajv: Ajv2020, operation: SpecOperation): QueryValidator 
     additionalProperties: false,
   });
   const byName = new Map(parameters.map((p) => [p.name, p]));
+  const emptyRefused = operation.operationId === "listDataCenters" ? DATA_CENTER_FILTERS : new Set<string>();
   return (query) => {
     const coerced: Record<string, unknown> = {};
     for (const [name, raw] of Object.entries(query)) {
       const parameter = byName.get(name);
       coerced[name] = parameter === undefined ? raw : coerce(raw, parameter);
+    }
+    // An empty data-center filter (`regions=`) would filter nothing: refused by name (issue 17) rather than ignored.
+    // Only these filters: elsewhere RunPod's spec lets an empty list through (`product=`, `include=`), and so do we.
+    const empty = Object.entries(coerced).filter(([name, value]) => Array.isArray(value) && byName.has(name) && emptyRefused.has(name) && value.some((v) => v === ""));
+    if (empty.length > 0) {
+      return {
+        query: coerced,
+        errors: empty.map(([name]) => {
+          const allowed = resolveSchema(resolveSchema(byName.get(name)!.schema)?.items as JsonSchema | undefined)?.enum as unknown[] | undefined;
+          return `${name}: an empty value is not allowed; give ${allowed ? `one or more of ${allowed.join(", ")}` : "one or more values"}, or leave ${name} out`;
+        }),
+      };
     }
     if (validate(coerced)) return { query: coerced, errors: [] };
     const errors = leafErrors(validate.errors).map((line) =>

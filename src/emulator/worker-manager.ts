@@ -20,7 +20,11 @@ export interface WorkerManagerOptions {
   cwd?: string;
   /** Overrides the endpoint's idleTimeout (s) so tests can watch scale-to-zero quickly. */
   idleTimeoutMs?: number;
-  /** Extra env for workers (e.g. ECHO_TOKEN_DELAY_MS). */
+  /**
+   * What this machine must change in the endpoint's env, by name (e.g. ENGINE=echo: no GPU or vLLM here; an
+   * HF_HUB_CACHE on this disk), plus test settings (ECHO_TOKEN_DELAY_MS). Each worker gets its endpoint's env as
+   * RunPod hands it, then these; see `workerEnv`.
+   */
   env?: Record<string, string>;
   /** Copy worker output to this process's stderr. */
   log?: boolean;
@@ -179,12 +183,12 @@ export class WorkerManager extends EventEmitter implements JobExecutor {
     const cwd = this.options.cwd ?? process.cwd();
     const id = `worker-${endpointId}-${this.nextId++}-${process.pid}`;
     const base = `${this.origin()}/_worker/${encodeURIComponent(endpointId)}`;
+    const { env: declared, overridden } = workerEnv(this.endpoints(endpointId)?.env ?? {}, this.options.env ?? {});
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
       HOME: process.env.HOME ?? cwd,
       LANG: process.env.LANG ?? "C.UTF-8",
-      ENGINE: "echo",
-      ...this.options.env,
+      ...declared,
       // Production-mode SDK loop, every URL on loopback; the fitness checks would contact 8.8.8.8.
       RUNPOD_SKIP_AUTO_SYSTEM_CHECKS: "true",
       RUNPOD_SKIP_GPU_CHECK: "true",
@@ -209,6 +213,8 @@ export class WorkerManager extends EventEmitter implements JobExecutor {
       detached: true,
     });
     const worker: WorkerProcess = { id, endpointId, child, startedAt: this.store.now(), lastActive: this.store.now(), jobs: 0, tail: [], exited: Promise.resolve() };
+    // First line of its output: which of the endpoint's settings this machine changed, by name.
+    worker.tail.push(`emulator: endpoint env given to the worker; overridden here: ${overridden.length > 0 ? overridden.map((n) => `${n}=${JSON.stringify(env[n])}`).join(", ") : "none"}`);
     worker.exited = new Promise((resolve) => child.once("exit", () => resolve()));
     void worker.exited.then(() => rmSync(workDir, { recursive: true, force: true }));
     const onOutput = (data: Buffer): void => {
@@ -270,4 +276,19 @@ export class WorkerManager extends EventEmitter implements JobExecutor {
     // The ping process may outlive its parent by a moment: make sure the group is gone.
     signalGroup("SIGKILL");
   }
+}
+
+/** Names the emulator owns in a worker's env: the worker protocol and the SDK's safety switches for local runs. */
+const PROTOCOL_ENV = /^RUNPOD_/;
+
+/**
+ * A worker's env as RunPod builds it (the endpoint's declared env), then what cannot hold on this machine, by name:
+ * ENGINE=echo unless the emulator's own settings name another, and each of those settings. `overridden` lists the
+ * endpoint's names that were changed (logged at each start), so a value in the stack that differs here is visible.
+ */
+export function workerEnv(declared: Record<string, string>, local: Record<string, string>): { env: Record<string, string>; overridden: string[] } {
+  const own = Object.fromEntries(Object.entries(declared).filter(([name]) => !PROTOCOL_ENV.test(name)));
+  const overrides: Record<string, string> = { ENGINE: "echo", ...local };
+  const overridden = Object.keys(own).filter((name) => name in overrides && own[name] !== overrides[name]);
+  return { env: { ...own, ...overrides }, overridden };
 }

@@ -11,6 +11,7 @@ import type { ServerResponse } from "node:http";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { isFinal, type Job, type JobStore } from "./job-store";
+import { jsonText } from "./json-text";
 import type { WorkerManager } from "./worker-manager";
 import { WorkerStops } from "./worker-stops";
 
@@ -110,7 +111,7 @@ export async function workerProtocolPlugin(app: FastifyInstance, options: Worker
     const [job] = await takeJobs(store, manager, reply, params, 1, pollWaitMs);
     if (!job) return reply.code(204).send();
     manager?.seen(params.workerId, true);
-    return { id: job.id, input: job.input };
+    return reply.type("application/json").send(jsonText({ id: job.id, input: job.input }));
   });
 
   app.get("/_worker/:endpointId/job-take-batch/:workerId", async (request, reply) => {
@@ -120,7 +121,7 @@ export async function workerProtocolPlugin(app: FastifyInstance, options: Worker
     const jobs = await takeJobs(store, manager, reply, params, size.data, pollWaitMs);
     if (jobs.length === 0) return reply.code(204).send();
     manager?.seen(params.workerId, true);
-    return jobs.map((j) => ({ id: j.id, input: j.input }));
+    return reply.type("application/json").send(jsonText(jobs.map((j) => ({ id: j.id, input: j.input }))));
   });
 
   app.get("/_worker/:endpointId/job-stop/:workerId", async (request, reply) => {

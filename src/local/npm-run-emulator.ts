@@ -47,6 +47,8 @@ interface Settings {
   tokenDelayMs: number;
   s3Key: { accessKeyId: string; secretAccessKey: string };
   volumesDir: string;
+  /** EMULATOR_WEBHOOK_ORIGINS: the loopback origins jobs' webhooks may name (comma-separated); none by default. */
+  webhookOrigins: string[];
 }
 
 const USAGE = `usage: npm run emulator [-- --port N] [--workers-max N] [--no-endpoint]
@@ -85,6 +87,7 @@ function settings(): Settings | undefined {
       secretAccessKey: process.env.RUNPOD_S3_SECRET_ACCESS_KEY || LOCAL_DEFAULT_S3_KEY.secretAccessKey,
     },
     volumesDir: path.resolve(process.env.EMULATOR_VOLUMES_DIR || path.join(REPO_ROOT, ".local", "emulator-volumes")),
+    webhookOrigins: (process.env.EMULATOR_WEBHOOK_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean),
   };
 }
 
@@ -95,6 +98,7 @@ function emulatorWithWorkers(s: Settings, python: string): Promise<FastifyInstan
     s3: { keys: [s.s3Key], volumeFolder: (id) => path.join(s.volumesDir, id) },
     jobs: {
       executor: "workers",
+      webhookOrigins: s.webhookOrigins,
       workers: {
         python,
         handler: path.join(REPO_ROOT, "handler", "handler.py"),

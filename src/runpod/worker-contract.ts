@@ -2,8 +2,9 @@
 // shape a RunPod LLM worker returns. Our worker (handler/job_handler.py) answers a
 // job that does not stream in worker-vllm's shape, one element with the whole text:
 // `[{choices:[{tokens:[text], finish_reason}], usage:{input, output}, model}]` (what
-// MetaHuman OS's own RunPod client reads), and streams `{text}` deltas whose last one
-// carries `finish_reason`, `usage` and `model`. Also read: our earlier
+// MetaHuman OS's own RunPod client reads), and streams worker-vllm's chunks
+// `{choices:[{tokens:[...]}], usage:{input, output}}` whose last one carries `finish_reason` and `model`.
+// Also read: our earlier `{text}` deltas, our earlier
 // `{response, model, usage, finish_reason}`, worker-vllm's OpenAI chat.completion in a
 // list, OpenAI deltas, plain text chunks, and aggregated streams (lists of any of them).
 import { z } from "zod";
@@ -108,6 +109,9 @@ function pieceOf(value: unknown): OutputPiece | undefined {
     const text = choice.message?.content ?? choice.delta?.content ?? choice.text ?? choice.tokens?.join("") ?? "";
     return { text, model: openAi.data.model, usage: openAi.data.usage ?? undefined, finishReason: choice.finish_reason ?? undefined };
   }
+  // A chunk with `choices` that are not a readable list (worker-vllm's `tokens` not strings) is bad output, not an
+  // empty delta that silently drops the text.
+  if (value !== null && typeof value === "object" && "choices" in value) return undefined;
   const delta = deltaSchema.safeParse(value);
   if (delta.success && (delta.data.text !== undefined || delta.data.delta !== undefined || delta.data.finish_reason || delta.data.usage)) {
     return {

@@ -256,10 +256,22 @@ describe("the bad-input suite", () => {
       ["prototype pollution", '{"messages":[{"role":"user","content":"hi"}],"__proto__":{"polluted":true}}'],
       ["truncated JSON", '{"messages":[{"role":"user","content":"hi"'],
       ["body over the limit", { messages: [{ role: "user", content: LONG(600 * 1024) }] }],
+      // Issue 18 M2: text the worker could never send back (the job hung until its execution timeout).
+      ["lone high surrogate in content", { messages: [{ role: "user", content: "a\ud800b" }] }],
+      ["lone low surrogate in content", { messages: [{ role: "user", content: "\udfffb" }] }],
+      ["surrogates in the wrong order", { messages: [{ role: "user", content: "\udc00\ud800" }] }],
+      ["lone surrogate in an earlier message", { messages: [{ role: "user", content: "a" }, { role: "assistant", content: "b\ud83d" }, { role: "user", content: "c" }] }],
+      ["lone surrogate as a raw JSON escape", '{"messages":[{"role":"user","content":"x\\ud800"}]}'],
+      ["content nested 1 000 deep", { messages: [{ role: "user", content: JSON.parse("[".repeat(1_000) + "]".repeat(1_000)) }] }],
+      ["message list nested 50 000 deep", `{"messages":${"[".repeat(50_000)}${"]".repeat(50_000)}}`],
     ];
     for (const [input, body] of chats) await http("chat", input, "/api/chat", json(body, { cookie }));
     await http("chat", "text/plain body", "/api/chat", { method: "POST", headers: { cookie, "content-type": "text/plain" }, body: JSON.stringify(chatBody) });
     await http("chat", "no session", "/api/chat", json(chatBody));
+    for (const o of outcomes.filter((x) => x.area === "chat" && /surrogate/.test(x.input))) {
+      expect(o.status, o.input).toBe(400);
+      expect(o.detail, o.input).toMatch(/messages\.\d\.content holds a lone UTF-16 surrogate \(U\+D[89A-F][0-9A-F]{2} at character \d\)/);
+    }
 
     // --- the web pod's env ---------------------------------------------------------------------
     const base = { LLM_PROVIDER: "mock", METAHUMAN_ROOT: "/runpod-volume/metahuman", SESSION_SECRET: LONG(40, "s") };

@@ -75,7 +75,7 @@ describe("the official openai client on the OpenAI route of npm run emulator", (
     expect(usage).toMatchObject({ completion_tokens: 5 });
   });
 
-  it("a bad field is the client's BadRequestError naming the parameter; a wrong key its AuthenticationError", async () => {
+  it("a bad field is the client's BadRequestError naming the parameter; a wrong key its AuthenticationError; a model not served its NotFoundError", async () => {
     const bad = await client.chat.completions
       .create({ model, messages: [{ role: "user", content: "hi" }], max_tokens: -1 })
       .catch((err: unknown) => err);
@@ -85,7 +85,10 @@ describe("the official openai client on the OpenAI route of npm run emulator", (
     const stranger = new OpenAI({ baseURL: client.baseURL, apiKey: "not-the-key", maxRetries: 0 });
     await expect(stranger.models.list()).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
     const other = await client.chat.completions.create({ model: "no-such-model", messages: [{ role: "user", content: "hi" }] }).catch((err: unknown) => err);
-    expect(other).toBeInstanceOf(OpenAI.BadRequestError);
+    // As vLLM's own server answers it (issue 17): 404, which the client raises as its NotFoundError.
+    expect(other).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((other as InstanceType<typeof OpenAI.NotFoundError>).status).toBe(404);
+    expect((other as Error).message).toContain("The model `no-such-model` does not exist");
     expect((other as Error).message).toContain(model);
   });
 

@@ -16,9 +16,22 @@ const longChat = () => chat(Array.from({ length: 300 }, (_, i) => `w${i}`).join(
 describe("runpod-sdk (npm) against npm run emulator", () => {
   let emu: EmulatorCommand;
   let endpoint: SdkEndpoint;
+  // The webhook receiver, started first: the emulator calls only the origins it is started with.
+  let resolveHook: (body: Record<string, unknown>) => void;
+  const received = new Promise<Record<string, unknown>>((resolve) => (resolveHook = resolve));
+  const hook = createServer((req, res) => {
+    let text = "";
+    req.on("data", (d: Buffer) => (text += d.toString("utf8")));
+    req.on("end", () => {
+      res.end();
+      resolveHook(JSON.parse(text));
+    });
+  });
 
   beforeAll(async () => {
-    emu = await startEmulatorCommand({ env: { ECHO_TOKEN_DELAY_MS: "20" } });
+    await new Promise<void>((resolve) => hook.listen(0, "127.0.0.1", resolve));
+    const hookOrigin = `http://127.0.0.1:${(hook.address() as { port: number }).port}`;
+    emu = await startEmulatorCommand({ env: { ECHO_TOKEN_DELAY_MS: "20", EMULATOR_WEBHOOK_ORIGINS: hookOrigin } });
     const { default: runpodSdk } = await import("runpod-sdk");
     endpoint = runpodSdk(emu.apiKey, { baseUrl: emu.serverlessUrl }).endpoint(emu.endpointId)!;
     // runSync prints one line per poll with console.log.
@@ -26,6 +39,7 @@ describe("runpod-sdk (npm) against npm run emulator", () => {
   });
   afterAll(async () => {
     vi.restoreAllMocks();
+    hook.close();
     expect(await emu.interrupt()).toBe(0);
   });
 
@@ -62,21 +76,8 @@ describe("runpod-sdk (npm) against npm run emulator", () => {
   });
 
   it("run with a webhook: the final status is POSTed to it", async () => {
-    const received = new Promise<Record<string, unknown>>((resolve) => {
-      const hook = createServer((req, res) => {
-        let text = "";
-        req.on("data", (d: Buffer) => (text += d.toString("utf8")));
-        req.on("end", () => {
-          res.end();
-          hook.close();
-          resolve(JSON.parse(text));
-        });
-      });
-      hook.listen(0, "127.0.0.1", () => {
-        const webhook = `http://127.0.0.1:${(hook.address() as { port: number }).port}/runpod`;
-        void endpoint.run({ input: chat("tell the webhook", { max_tokens: 8 }), webhook });
-      });
-    });
+    const webhook = `http://127.0.0.1:${(hook.address() as { port: number }).port}/runpod`;
+    void endpoint.run({ input: chat("tell the webhook", { max_tokens: 8 }), webhook });
     const body = await received;
     expect(body).toMatchObject({ status: "COMPLETED", id: expect.any(String) });
     expect(outputText(body.output)).toBe("tell the webhook");
@@ -84,10 +85,12 @@ describe("runpod-sdk (npm) against npm run emulator", () => {
 
   it("stream: the job's chunks in order until it is final", async () => {
     const job = await endpoint.run({ input: chat("streamed to the npm sdk", { max_tokens: 16, stream: true }) });
-    const chunks: Array<{ output: { text: string } }> = [];
-    for await (const chunk of endpoint.stream(job.id)) chunks.push(chunk as { output: { text: string } });
+    // worker-vllm's stream chunks: {choices: [{tokens: [...]}], usage}.
+    const chunks: Array<{ output: { choices: Array<{ tokens: string[] }>; usage: { output: number } } }> = [];
+    for await (const chunk of endpoint.stream(job.id)) chunks.push(chunk as (typeof chunks)[number]);
     expect(chunks.length).toBeGreaterThan(1);
-    expect(chunks.map((c) => c.output.text).join("")).toBe("streamed to the npm sdk");
+    expect(chunks.every((c) => typeof c.output.usage.output === "number")).toBe(true);
+    expect(chunks.map((c) => c.output.choices[0]!.tokens.join("")).join("")).toBe("streamed to the npm sdk");
   });
 
   it("cancel: a running job becomes CANCELLED", async () => {

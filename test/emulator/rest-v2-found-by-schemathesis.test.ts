@@ -51,7 +51,10 @@ it("catalog query parameters are checked against the spec: 400 naming the parame
   expect((await emu.call("GET", "/v2/catalog/gpus?bogus=1")).body.errors).toEqual(["bogus: not a query parameter of this operation"]);
   expect((await emu.call("GET", "/v2/pods?includeClusterPods=maybe")).status).toBe(400);
   expect((await emu.call("GET", "/v2/catalog/cpus?vcpuCount=4")).status).toBe(200);
-  const europe = await emu.call("GET", "/v2/catalog/datacenters?regions=EUROPE&networkVolumeTypes=");
+  const europe = await emu.call("GET", "/v2/catalog/datacenters?regions=EUROPE");
+  // An empty list value filters nothing, so it is refused by name rather than ignored (issue 17).
+  expect((await emu.call("GET", "/v2/catalog/datacenters?regions=EUROPE&networkVolumeTypes=")).body.errors)
+    .toEqual([expect.stringMatching(/^networkVolumeTypes: an empty value is not allowed; give one or more of /)]);
   expect(europe.body.dataCenters.map((dc: { id: string }) => dc.id)).toEqual(["EU-RO-1", "EU-SE-1"]);
   const fast = await emu.call("GET", "/v2/catalog/datacenters?networkVolumeTypes=HIGH_PERFORMANCE&globalNetwork=false");
   expect(fast.body.dataCenters.map((dc: { id: string }) => dc.id)).toEqual(["US-KS-2"]);

@@ -54,7 +54,8 @@ export async function startS3Emulator(key: typeof S3_KEY = S3_KEY): Promise<S3Em
       return ((await res.json()) as { id: string }).id;
     },
     async control(method, p, body) {
-      const res = await fetch(`${origin}${p}`, { method, ...(body === undefined ? {} : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }) });
+      const headers: Record<string, string> = { authorization: `Bearer ${API_KEY}`, ...(body === undefined ? {} : { "content-type": "application/json" }) };
+      const res = await fetch(`${origin}${p}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
       await res.arrayBuffer();
       return res.status;
     },

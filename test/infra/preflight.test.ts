@@ -77,9 +77,9 @@ describe("preflight against the live catalog", () => {
   });
 
   it("asks for the availability lists RunPod sends only on request; without them it warns instead of failing", async () => {
-    await fetch(`${baseURL}/_emulator/requests`, { method: "DELETE" });
+    await fetch(`${baseURL}/_emulator/requests`, { method: "DELETE", headers: { authorization: `Bearer ${API_KEY}` } });
     await runPreflight(ok, { apiKey: API_KEY, baseURL });
-    const { requests } = (await (await fetch(`${baseURL}/_emulator/requests`)).json()) as { requests: { path: string }[] };
+    const { requests } = (await (await fetch(`${baseURL}/_emulator/requests`, { headers: { authorization: `Bearer ${API_KEY}` } })).json()) as { requests: { path: string }[] };
     expect(requests.map((r) => r.path)).toContain("/v2/catalog/datacenters");
     const plain = (await (await fetch(`${baseURL}/v2/catalog/datacenters`, { headers: { authorization: `Bearer ${API_KEY}` } })).json()) as any;
     expect(plain.dataCenters[0].gpuAvailability).toBeUndefined();

@@ -39,7 +39,7 @@ export async function startRestEmulator(): Promise<RestEmulator> {
       const answer = await call("POST", "/_emulator/faults", rule, null);
       if (answer.status !== 201) throw new Error(`fault not accepted: ${JSON.stringify(answer.body)}`);
     },
-    requests: async () => (await call("GET", "/_emulator/requests", undefined, null)).body.requests,
+    requests: async () => (await call("GET", "/_emulator/requests")).body.requests,
     close: async () => {
       const closing = app.close();
       app.server.closeAllConnections();

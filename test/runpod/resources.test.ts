@@ -108,7 +108,7 @@ describe("ServerlessEndpoint", () => {
     expect(await serverlessEndpointProvider.diff!(id, outs, inputs)).toMatchObject({ changes: false });
     expect(emu.app.runpodRest.getEndpointConfig(id)).toMatchObject({ workersMax: 2, idleTimeout: 5, executionTimeoutMs: 120_000, networkVolumes: [volume.id] });
 
-    await emu.call("DELETE", "/_emulator/requests", undefined, null);
+    await emu.call("DELETE", "/_emulator/requests");
     const bigger = { ...inputs, workersMax: 4 };
     expect(await serverlessEndpointProvider.diff!(id, outs, bigger)).toMatchObject({ changes: true, replaces: [] });
     const updated = (await serverlessEndpointProvider.update!(id, outs, bigger)).outs as ServerlessEndpointOutputs;
@@ -133,7 +133,7 @@ describe("ServerlessEndpoint", () => {
 
   it("carries minCudaVersion: created with it, the emulator's answer holds it, a change is a PATCH (not a replace), drift and removal", async () => {
     const inputs = await checked<ServerlessEndpointInputs>(serverlessEndpointProvider, { ...base, minCudaVersion: "13.0" });
-    await emu.call("DELETE", "/_emulator/requests", undefined, null);
+    await emu.call("DELETE", "/_emulator/requests");
     const { id, outs: created } = await serverlessEndpointProvider.create!(inputs);
     const outs = created!;
     const post = (await emu.requests()).find((r) => r.method === "POST" && r.path === "/v2/serverless");
@@ -145,7 +145,7 @@ describe("ServerlessEndpoint", () => {
     // The image moves to a CUDA 12.9 build: an update in place, the whole gpu block sent with the new version.
     const older = { ...inputs, minCudaVersion: "12.9" };
     expect(await serverlessEndpointProvider.diff!(id, outs, older)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
-    await emu.call("DELETE", "/_emulator/requests", undefined, null);
+    await emu.call("DELETE", "/_emulator/requests");
     const updated = (await serverlessEndpointProvider.update!(id, outs, older)).outs as ServerlessEndpointOutputs;
     const patch = (await emu.requests()).find((r) => r.method === "PATCH");
     expect((patch?.body as any).gpu).toEqual({ pools: ["ADA_24"], count: 1, minCudaVersion: "12.9" });

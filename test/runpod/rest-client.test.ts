@@ -12,7 +12,7 @@ beforeAll(async () => {
 afterAll(async () => emu.close());
 beforeEach(async () => {
   await emu.call("DELETE", "/_emulator/faults", undefined, null);
-  await emu.call("DELETE", "/_emulator/requests", undefined, null);
+  await emu.call("DELETE", "/_emulator/requests");
 });
 
 describe("network volumes", () => {

@@ -199,8 +199,9 @@ describe("job API", () => {
     });
     await new Promise<void>((resolve) => hook.listen(0, "127.0.0.1", resolve));
     try {
-      emu = await startEmulator({ webhookRetryDelayMs: 50 });
-      const webhook = `http://127.0.0.1:${(hook.address() as { port: number }).port}/done`;
+      const hookOrigin = `http://127.0.0.1:${(hook.address() as { port: number }).port}`;
+      emu = await startEmulator({ webhookRetryDelayMs: 50, webhookOrigins: [hookOrigin] });
+      const webhook = `${hookOrigin}/done`;
       const run = await call(emu, "POST", "/run", { input: { messages }, webhook });
       expect(run.status).toBe(200);
       for (let i = 0; i < 100 && calls.length < 2; i++) await sleep(20);
@@ -212,6 +213,13 @@ describe("job API", () => {
       const outside = await call(emu, "POST", "/run", { input: { messages }, webhook: "https://example.com/hook" });
       expect(outside.status).toBe(400);
       expect(outside.body.error).toContain("webhook");
+      // Issue 18 L9: another loopback service (here the emulator itself) is not where the test configured webhooks.
+      for (const other of [`${emu.origin}/_emulator/faults`, "http://127.0.0.1:1/x", "http://localhost:" + new URL(hookOrigin).port + "/done"]) {
+        const refused = await call(emu, "POST", "/run", { input: { messages }, webhook: other });
+        expect(refused.status, other).toBe(400);
+        expect(refused.body.error).toBe(`invalid request body: webhook: ${JSON.stringify(other)} is not allowed; the emulator calls webhooks only at the origins it was started with: ${hookOrigin}`);
+      }
+      expect(calls).toHaveLength(2);
     } finally {
       hook.close();
     }

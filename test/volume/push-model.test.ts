@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HF_HUB_CACHE } from "../../src/infra/metahuman-stack";
 import { VOLUME_MOUNT_PATH } from "../../src/infra/config";
 import { HF_CACHE_PREFIX } from "../../src/volume/layout";
-import { S3_KEY, startS3Emulator, type S3Emulator } from "../emulator/s3-fixture";
+import { API_KEY, S3_KEY, startS3Emulator, type S3Emulator } from "../emulator/s3-fixture";
 import { runVolume, treeHashes, volumeEnv, writeFixtureModel } from "./helpers";
 
 let emu: S3Emulator;
@@ -150,7 +150,7 @@ describe("push-model: bad input and faults", () => {
     expect(run.code).toBe(1);
     expect(run.err).toContain("data center EU-SE-1 has no S3 API for network volumes");
     expect(run.err).toContain("EU-RO-1, EUR-IS-1");
-    const res = await fetch(`${emu.origin}/_emulator/requests`);
+    const res = await fetch(`${emu.origin}/_emulator/requests`, { headers: { authorization: `Bearer ${API_KEY}` } });
     expect(((await res.json()) as { requests: { path: string }[] }).requests.filter((r) => r.path.startsWith("/s3"))).toEqual([]);
   });
 

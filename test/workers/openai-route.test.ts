@@ -174,6 +174,26 @@ describe("OpenAI route with real SDK workers", () => {
     expect((await provider().generate([{ role: "user", content: "after the abort" }])).content).toBe("after the abort");
   });
 
+  it("a model the worker does not serve answers 404 in vLLM's shape, as vLLM's own server does (issue 17)", async () => {
+    const res = await fetch(`${baseURL()}/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "no-such-model", messages: [{ role: "user", content: "hi" }] }),
+    });
+    expect(res.status).toBe(404);
+    const body = (await res.json()) as { error: { message: string; type: string; param: string; code: number } };
+    expect(body.error).toMatchObject({ type: "NotFoundError", param: "model", code: 404 });
+    expect(body.error.message).toMatch(/^The model `no-such-model` does not exist\. This endpoint's worker serves '[^']+'/);
+    // A streamed request is answered the same way (the job fails before any chunk).
+    const streamed = await fetch(`${baseURL()}/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "no-such-model", messages: [{ role: "user", content: "hi" }], stream: true }),
+    });
+    expect(streamed.status).toBe(404);
+    expect(((await streamed.json()) as { error: { type: string } }).error.type).toBe("NotFoundError");
+  });
+
   it("auth and endpoint as the job API: a wrong key is 401, an unknown endpoint 404, both OpenAI-shaped; no job is made", async () => {
     const before = (await jobsOf(emu.origin, emu.endpoint.id)).length;
     const wrongKey = await fetch(`${baseURL()}/chat/completions`, {

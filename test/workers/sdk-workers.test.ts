@@ -76,6 +76,50 @@ describe("real SDK workers", () => {
     expect((await provider().generate([{ role: "user", content: "after cancel" }])).content).toContain("after cancel");
   });
 
+  // Issue 18 M2: these stalled a job until its execution timeout (the SDK could not post a lone surrogate back;
+  // its fetch raised RecursionError at 1,000 levels). Now each ends FAILED within seconds, naming the field.
+  // Raw JSON text: JSON.stringify itself overflows the stack on the deepest of these.
+  const deepObjects = (depth: number) => '{"a":'.repeat(depth) + "1" + "}".repeat(depth);
+  const deepLists = (depth: number) => "[".repeat(depth) + "]".repeat(depth);
+  const stalling: [string, string, RegExp][] = [
+    ["a lone surrogate in a chat", JSON.stringify({ messages: [{ role: "user", content: "a\ud800b" }], max_tokens: 8 }), /^input\.messages\[0\]\.content: .*lone UTF-16 surrogate \(U\+D800\) at character 1/],
+    ["a lone surrogate in a prompt", JSON.stringify({ prompt: "\udfff", stream: true }), /^input\.prompt: .*lone UTF-16 surrogate \(U\+DFFF\)/],
+    ["JSON nested 1,000 deep", `{"messages":[{"role":"user","content":"hi"}],"extra":${deepLists(1_000)}}`, /^input\.extra(\[0\])+: nested deeper than 32 levels is not allowed/],
+    ["JSON nested 10,000 deep", `{"prompt":"hi","x":${deepObjects(10_000)}}`, /^input\.x(\.a)+: nested deeper than 32 levels/],
+  ];
+  const runRaw = async (body: string) => {
+    const res = await fetch(`${emu.serverlessUrl}/${emu.endpoint.id}/run`, { method: "POST", headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" }, body });
+    return { status: res.status, body: (await res.json()) as { id: string } };
+  };
+  for (const [name, input, error] of stalling) {
+    it(`a job with ${name} ends FAILED within seconds, naming the field, and the worker takes the next job`, async () => {
+      const started = Date.now();
+      const run = await runRaw(`{"input":${input},"policy":{"executionTimeout":120000}}`);
+      expect(run.status).toBe(200);
+      const done = await call(emu, "GET", `/status-sync/${run.body.id}?wait=20000`);
+      expect(done.body.status).toBe("FAILED");
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(String(done.body.error)).toMatch(error);
+      expect((await provider().generate([{ role: "user", content: "still here" }], { maxTokens: 4 })).content).toContain("still here");
+    });
+  }
+
+  it("one input nested 50,000 deep breaks neither /_emulator/jobs nor the next job fetch (issue 18 L8)", { timeout: 30_000 }, async () => {
+    // Past what the SDK's fetch can parse (handler.SDK_RECURSION_LIMIT, 20,000 levels): the worker never sees this
+    // job, so it ends at its execution timeout, as it would on RunPod. What must hold is everything around it.
+    const deep = await runRaw(`{"input":{"prompt":"hi","x":${deepLists(50_000)}},"policy":{"executionTimeout":5000}}`);
+    expect(deep.status).toBe(200);
+    const jobs = await fetch(`${emu.origin}/_emulator/jobs?endpointId=${emu.endpoint.id}`);
+    expect(jobs.status).toBe(200);
+    const text = await jobs.text();
+    expect(text).toContain(deep.body.id);
+    expect(text).toContain("[".repeat(50_000));
+    const done = await call(emu, "GET", `/status-sync/${deep.body.id}?wait=20000`);
+    expect(["TIMED_OUT", "FAILED"]).toContain(done.body.status);
+    expect((await provider().generate([{ role: "user", content: "after the deep one" }], { maxTokens: 8 })).content).toContain("after the deep one");
+    expect((await fetch(`${emu.origin}/_emulator/jobs`)).status).toBe(200);
+  });
+
   it("scales to zero after the idle timeout, and the next job cold-starts a new worker", async () => {
     for (let i = 0; i < 100 && manager.processCount() > 0; i++) await sleep(100);
     expect(manager.processCount()).toBe(0);

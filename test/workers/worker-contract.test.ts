@@ -23,6 +23,19 @@ describe("readOutput", () => {
     });
   });
 
+  it("reads worker-vllm's stream chunks one by one and aggregated: tokens concatenate, usage counts so far", () => {
+    // What handler/job_handler.py streams (and worker-vllm does): {choices: [{tokens: [...]}], usage: {input, output}}.
+    const chunks = [
+      { choices: [{ tokens: ["one"] }], usage: { input: 4, output: 1 } },
+      { choices: [{ tokens: [" two", " three"] }], usage: { input: 4, output: 3 } },
+      { choices: [{ tokens: [" four"], finish_reason: "length" }], usage: { input: 4, output: 4 }, model: "echo" },
+    ];
+    expect(chunks.map((c) => readChunk(c).text)).toEqual(["one", " two three", " four"]);
+    expect(readChunk(chunks[1])).toEqual({ text: " two three", usage: { promptTokens: 4, completionTokens: 3, totalTokens: 7 } });
+    expect(readOutput(chunks)).toEqual({ text: "one two three four", model: "echo", finishReason: "length", usage: { promptTokens: 4, completionTokens: 4, totalTokens: 8 } });
+    expect(() => readChunk({ choices: [{ tokens: "one" }], usage: { input: 1, output: 1 } }, "j5")).toThrow(ServerlessBadOutputError);
+  });
+
   it("reads an aggregated stream of deltas: texts concatenate, the last usage and reason win", () => {
     const output = [
       { text: "one" },

@@ -5,6 +5,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
+import { wellFormedString } from "../../common/well-formed-text";
 import type { JobTimesReport, LLMMessage, LLMProvider, LLMUsage } from "../llm/types";
 import type { InFlightCalls } from "./in-flight";
 
@@ -24,12 +25,12 @@ export interface GatewayOptions {
   onCall?: (call: { outcome: "ok" | "error" | "aborted"; durationMs: number; coldStartMs?: number; usage?: LLMUsage }) => void;
 }
 
-const contentPart = z.object({ type: z.literal("text"), text: z.string() }).passthrough();
+const contentPart = z.object({ type: z.literal("text"), text: wellFormedString(z.string()) }).passthrough();
 const chatRequest = z.object({
   model: z.string().min(1),
   messages: z.array(z.object({
     role: z.enum(["system", "user", "assistant", "developer"]),
-    content: z.union([z.string(), z.array(contentPart)]),
+    content: z.union([wellFormedString(z.string()), z.array(contentPart)]),
   }).passthrough()).min(1),
   max_tokens: z.number().int().min(1).optional().nullable(),
   max_completion_tokens: z.number().int().min(1).optional().nullable(),

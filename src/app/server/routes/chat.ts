@@ -9,6 +9,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { ApiCallError, MetaHumanError } from "../../../common/errors";
+import { wellFormedString } from "../../../common/well-formed-text";
 import { ServerlessTimeoutError } from "../../../runpod/job-api-errors";
 import type { JobTimesReport, LLMMessage, LLMUsage } from "../../llm/types";
 import { readJson } from "../../paths";
@@ -36,7 +37,7 @@ export const MAX_MESSAGES = CHAT_LIMITS.maxMessages;
 
 const chatSchema = z.object({
   messages: z
-    .array(z.object({ role: z.enum(["user", "assistant"]), content: z.string().min(1).max(CHAT_LIMITS.maxMessageChars) }))
+    .array(z.object({ role: z.enum(["user", "assistant"]), content: wellFormedString(z.string().min(1).max(CHAT_LIMITS.maxMessageChars)) }))
     .min(1)
     .max(CHAT_LIMITS.maxMessages)
     .refine((m) => m[m.length - 1]?.role === "user", "the last message must be the user's"),
