@@ -158,7 +158,7 @@ export class MetaHumanStack extends pulumi.ComponentResource {
         if (podKey === deployKey) {
           void pulumi.log.warn(
             "metahuman:webRunpodApiKey is the same key Pulumi deploys with: the web pod can then control the whole RunPod account. " +
-              "Give the pod a key restricted to this endpoint (README: \"A restricted key for the web pod\").",
+              "Give the pod a key restricted to this endpoint (docs/security.md: \"A restricted key for the web pod\").",
             this,
           );
         }

@@ -179,7 +179,7 @@ describe("summarizeCost (the preview's costEstimate)", () => {
     expect(summary.planUsageUsdPerMonth.light).toEqual({ claimed: 12, estimated: 4.24 });
   });
 
-  it("the documented right-sized configuration previews at most $30 a month, as README says", () => {
+  it("the documented right-sized configuration previews at most $30 a month, as docs/cost.md says", () => {
     const config = readStackFile("docs/examples/Pulumi.right-sized.yaml");
     const summary = summarizeCost(estimateCost(config, prices), config.workersMax);
     // 2 × $0.03 × 14 h × 730/24 = $25.55; volume $3.50; 5 GB disk $0.50

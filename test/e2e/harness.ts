@@ -119,7 +119,7 @@ export class PulumiProject {
       await symlink(path.join(REPO_ROOT, entry), path.join(projectDir, entry));
     }
     const stack = options.stack ?? `e2e-${randomBytes(4).toString("hex")}`;
-    // Only what README's "The same steps against the local emulator" exports (the backend, the passphrase, the
+    // Only what docs/deploy.md's "The same steps against the local emulator" exports (the backend, the passphrase, the
     // update check, plugin acquisition, the emulator's URLs and key, PATH), and nothing that changes how Pulumi runs
     // the program: its Node.js runtime type-checks it with ts-node and the repository's tsconfig.json, as for a
     // user and in the workflows. PULUMI_HOME only moves ~/.pulumi into the throwaway directory, as a fresh machine has it.
@@ -137,7 +137,7 @@ export class PulumiProject {
     const project = new PulumiProject(dir, projectDir, backendDir, env, stack);
     project.env.PULUMI_CONFIG_PASSPHRASE = project.passphrase;
     await project.ok(["stack", "init", stack, "--secrets-provider", "passphrase"]);
-    // The images have no default; the emulator pulls none (README's emulator steps set these too).
+    // The images have no default; the emulator pulls none (docs/deploy.md's emulator steps set these too).
     await project.setAllConfig({ workerImage: "localhost/metahuman-worker:local", webImage: "localhost/metahuman-web:local" });
     return project;
   }

@@ -1,11 +1,11 @@
-// README's "The same steps against the local emulator", pasted into a shell as a person would: the command lines
-// are read out of README.md and run as written by bash, in a throwaway directory laid out like a clone (Pulumi.yaml
+// docs/deploy.md's "The same steps against the local emulator", pasted into a shell as a person would: the command lines
+// are read out of docs/deploy.md and run as written by bash, in a throwaway directory laid out like a clone (Pulumi.yaml
 // copied; src, node_modules, package.json, tsconfig.json and .tools linked), with a fresh HOME and none of the
 // developer's RUNPOD_* or PULUMI_* variables. Nothing is added to how Pulumi runs the program: its Node.js runtime
 // type-checks it with ts-node, as for a user. The only thing the test adds is a check after each line (a line that
 // fails stops the run, naming itself) and, after the last line, a look at what the emulator holds.
 //
-// README's emulator listens on the fixed port 8787. Where the kernel allows it (root, or user namespaces), the
+// The doc's emulator listens on the fixed port 8787. Where the kernel allows it (root, or user namespaces), the
 // steps run in a network namespace of their own with only a loopback, so 8787 is theirs even while another
 // emulator runs on this machine; elsewhere 8787 must be free, and the test says so when it is not.
 import { spawn, spawnSync } from "node:child_process";
@@ -19,14 +19,17 @@ import { pulumiBinary, REPO_ROOT, withoutAnsi } from "./harness";
 const SECTION = "### The same steps against the local emulator";
 const README_PORT = 8787;
 
-/** The first ```sh block under a README heading, as its lines. */
+/** The doc holding the steps (README.md links to it). */
+const DOC = "docs/deploy.md";
+
+/** The first ```sh block under a heading of a Markdown doc, as its lines. */
 export function readmeShellBlock(readme: string, heading: string): string[] {
   const at = readme.indexOf(`\n${heading}\n`);
-  if (at < 0) throw new Error(`README.md has no section "${heading}"`);
+  if (at < 0) throw new Error(`${DOC} has no section "${heading}"`);
   const next = readme.slice(at + heading.length + 2).search(/\n#{1,3} /);
   const section = readme.slice(at, next < 0 ? undefined : at + heading.length + 2 + next);
   const block = /```(?:sh|bash)\n([\s\S]*?)```/.exec(section);
-  if (!block) throw new Error(`README.md's section "${heading}" has no sh block`);
+  if (!block) throw new Error(`${DOC}'s section "${heading}" has no sh block`);
   return block[1]!.split("\n").filter((line) => line.trim() !== "");
 }
 
@@ -70,13 +73,13 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-describe(`README: ${SECTION.replace(/^#+ /, "")}`, () => {
-  const lines = readmeShellBlock(readFileSync(path.join(REPO_ROOT, "README.md"), "utf8"), SECTION);
+describe(`${DOC}: ${SECTION.replace(/^#+ /, "")}`, () => {
+  const lines = readmeShellBlock(readFileSync(path.join(REPO_ROOT, DOC), "utf8"), SECTION);
 
   it("is the block the test expects to run (emulator, stack, preview, up, outputs, destroy)", () => {
     const text = lines.join("\n");
     for (const step of ["npm run emulator -- --no-endpoint &", "pulumi stack init local", "pulumi preview", "pulumi up --yes", "pulumi stack output --json", "pulumi destroy --yes --exclude-protected"]) {
-      expect(text, `README's block lost "${step}"`).toContain(step);
+      expect(text, `${DOC}'s block lost "${step}"`).toContain(step);
     }
     // Nothing in it tells Pulumi's Node.js runtime to skip type checking.
     expect(text).not.toMatch(/TRANSPILE_ONLY|typeCheck/i);
@@ -104,7 +107,7 @@ describe(`README: ${SECTION.replace(/^#+ /, "")}`, () => {
       symlinkSync(path.join(REPO_ROOT, entry), path.join(clone, entry));
     }
 
-    // After README's last line, the test's own look at the emulator (inside the same network namespace):
+    // After the doc's last line, the test's own look at the emulator (inside the same network namespace):
     // the stack's endpoint and pod are gone, its protected volume is kept.
     const inspect = `node -e '
       const get = async (p) => (await fetch("http://127.0.0.1:${README_PORT}" + p, { headers: { authorization: "Bearer " + process.env.RUNPOD_API_KEY } })).json();
@@ -113,7 +116,7 @@ describe(`README: ${SECTION.replace(/^#+ /, "")}`, () => {
 
     const isolated = canIsolateNetwork();
     if (!isolated && !(await portFree(README_PORT))) {
-      throw new Error(`port ${README_PORT} on 127.0.0.1 is taken and this machine cannot give the README's steps a network namespace of their own (unshare --net): stop what listens on ${README_PORT} and run the test again`);
+      throw new Error(`port ${README_PORT} on 127.0.0.1 is taken and this machine cannot give docs/deploy.md's steps a network namespace of their own (unshare --net): stop what listens on ${README_PORT} and run the test again`);
     }
     const env: NodeJS.ProcessEnv = { HOME: home, PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: process.env.LANG ?? "C.UTF-8" };
     const [command, args] = isolated

@@ -1,4 +1,4 @@
-// `npm run volume` against `npm run local`'s stack, as README's "Your first deploy" runs it against RunPod: the
+// `npm run volume` against `npm run local`'s stack, as docs/deploy.md's "Your first deploy" runs it against RunPod: the
 // volume's S3 API comes from the emulator the stack was deployed to, the S3 key from .local/volume.env. A model
 // pushed with push-model is what the next worker finds in its Hugging Face cache (it logs the snapshot); the
 // person's data goes up with push-data, and a backup and restore round trip of the volume is byte-identical.

@@ -1,7 +1,7 @@
 // One Hugging Face cache for the model, whoever reads or writes it. Four places name it, and they must agree, or a
 // worker starts with HF_HUB_OFFLINE=1 and finds no weights: the worker image's ENV (docker/worker.Dockerfile), the
 // worker's own default when the variable is unset (handler/worker_config.py, read by running it), the env the stack
-// declares on the endpoint (src/index.ts under Pulumi mocks) and README's download command that fills the cache.
+// declares on the endpoint (src/index.ts under Pulumi mocks) and docs/deploy.md's download command that fills the cache.
 // Each value is read from its own source; none is restated here.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -48,16 +48,16 @@ beforeAll(() => {
 }, 130_000);
 
 describe("HF_HUB_CACHE", () => {
-  it("is one value in the worker image, the worker's default, the stack's endpoint env and README's download", () => {
+  it("is one value in the worker image, the worker's default, the stack's endpoint env and docs/deploy.md's download", () => {
     const image = dockerfileEnv(readFileSync(path.join(REPO, "docker", "worker.Dockerfile"), "utf8"));
-    const readme = readFileSync(path.join(REPO, "README.md"), "utf8");
+    const readme = readFileSync(path.join(REPO, "docs", "deploy.md"), "utf8");
     const readmeDownload = /HF_HUB_CACHE=(\S+)\s+huggingface-cli download/.exec(readme)?.[1];
 
     const values = {
       "docker/worker.Dockerfile ENV": image.HF_HUB_CACHE,
       "handler/worker_config.py default (variable unset)": workerHubCache({ ENGINE: "echo" }),
       "the stack's endpoint env (src/index.ts)": stackEnv.HF_HUB_CACHE,
-      "README's huggingface-cli download": readmeDownload,
+      "docs/deploy.md's huggingface-cli download": readmeDownload,
     };
     for (const [where, value] of Object.entries(values)) expect(value, `HF_HUB_CACHE in ${where}`).toMatch(/^\/runpod-volume\//);
     expect(new Set(Object.values(values)).size, JSON.stringify(values, null, 2)).toBe(1);
