@@ -1,4 +1,4 @@
-// The MetaHuman tree on the network volume, shared and per user.
+// The MetaHuman OS tree on the network volume (its layout at the pin), and what our own server keeps beside it.
 // Unlike MetaHuman OS, a missing or read-only METAHUMAN_ROOT is fatal: falling back to
 // another folder would write a person's memory to a pod's ephemeral disk.
 import { randomBytes } from "node:crypto";
@@ -34,51 +34,105 @@ export function validateUsername(name: unknown): string {
   return name;
 }
 
-/** One MetaHuman tree (the shared one at the root, or a user's under users/{name}). */
-export interface MetaHumanTree {
-  base: string;
-  memory: { episodic: string; semantic: string; tasks: string; index: string };
-  persona: { core: string; relationships: string; routines: string };
-  logs: { audit: string; run: string };
-  etc: { models: string; agents: string; training: string };
+/**
+ * MetaHuman OS's own layout under METAHUMAN_ROOT at the pinned commit (packages/core/src/path-builder.ts): code-side
+ * config and data at the root, each person's tree under profiles/<user>/. MetaHuman OS creates these itself; the pod
+ * seeds etc/ and brain/ from the image (src/app/metahuman-os/seed.ts). Named here so nothing else spells them out.
+ */
+export interface MetahumanOsLayout {
+  root: string;
+  /** Shared config: models.json, llm-backend.json, agents.json, queue.json... (copied into a profile's etc/ when a user registers). */
+  etc: string;
+  /** Agents, skills and policies. */
+  brain: string;
+  /** One folder per user: profiles/<user>/. */
+  profiles: string;
+  /** MetaHuman OS's accounts: persona/users.json (password hashes, roles). */
+  usersFile: string;
+  /** Shared logs: logs/run/ (its sessions, agent runs). */
+  logs: string;
+  run: string;
+  sessionsFile: string;
 }
 
-function treeAt(base: string): MetaHumanTree {
+export function metahumanOsLayout(root: string): MetahumanOsLayout {
   return {
-    base,
-    memory: {
-      episodic: path.join(base, "memory", "episodic"),
-      semantic: path.join(base, "memory", "semantic"),
-      tasks: path.join(base, "memory", "tasks"),
-      index: path.join(base, "memory", "index"),
-    },
-    persona: {
-      core: path.join(base, "persona", "core.json"),
-      relationships: path.join(base, "persona", "relationships.json"),
-      routines: path.join(base, "persona", "routines.json"),
-    },
-    logs: { audit: path.join(base, "logs", "audit"), run: path.join(base, "logs", "run") },
-    etc: {
-      models: path.join(base, "etc", "models.json"),
-      agents: path.join(base, "etc", "agents.json"),
-      training: path.join(base, "etc", "training.json"),
-    },
+    root,
+    etc: path.join(root, "etc"),
+    brain: path.join(root, "brain"),
+    profiles: path.join(root, "profiles"),
+    usersFile: path.join(root, "persona", "users.json"),
+    logs: path.join(root, "logs"),
+    run: path.join(root, "logs", "run"),
+    sessionsFile: path.join(root, "logs", "run", "sessions.json"),
   };
 }
 
-function treeDirectories(tree: MetaHumanTree): string[] {
-  return [
-    ...Object.values(tree.memory),
-    path.dirname(tree.persona.core),
-    ...Object.values(tree.logs),
-    path.dirname(tree.etc.models),
-  ];
+/** A person's tree in MetaHuman OS: profiles/<user>/ and the folders path-builder.ts gives it. */
+export interface ProfilePaths {
+  username: string;
+  base: string;
+  persona: { dir: string; core: string; relationships: string; routines: string; decisionRules: string; facets: string };
+  memory: { dir: string; episodic: string; semantic: string; procedural: string; preferences: string; tasks: string; index: string; inbox: string };
+  /** The profile's own config (etc/models.json is read instead of the root's once the user exists). */
+  etc: { dir: string; models: string };
+  state: string;
+  logs: string;
+  out: string;
 }
 
-export interface UserTree extends MetaHumanTree {
+/** A user's MetaHuman OS profile; the name is validated, so the result is always one folder below profiles/. */
+export function profilePaths(root: string, username: string): ProfilePaths {
+  const name = validateUsername(username);
+  const profiles = path.join(root, "profiles");
+  const base = path.join(profiles, name);
+  if (path.dirname(base) !== profiles) throw new UsernameError(`username ${JSON.stringify(name)} would leave ${profiles}`);
+  const persona = path.join(base, "persona");
+  const memory = path.join(base, "memory");
+  return {
+    username: name,
+    base,
+    persona: {
+      dir: persona,
+      core: path.join(persona, "core.json"),
+      relationships: path.join(persona, "relationships.json"),
+      routines: path.join(persona, "routines.json"),
+      decisionRules: path.join(persona, "decision-rules.json"),
+      facets: path.join(persona, "facets.json"),
+    },
+    memory: {
+      dir: memory,
+      episodic: path.join(memory, "episodic"),
+      semantic: path.join(memory, "semantic"),
+      procedural: path.join(memory, "procedural"),
+      preferences: path.join(memory, "preferences"),
+      tasks: path.join(memory, "tasks"),
+      index: path.join(memory, "index"),
+      inbox: path.join(memory, "inbox"),
+    },
+    etc: { dir: path.join(base, "etc"), models: path.join(base, "etc", "models.json") },
+    state: path.join(base, "state"),
+    logs: path.join(base, "logs"),
+    out: path.join(base, "out"),
+  };
+}
+
+/**
+ * What our own server writes on the volume, beside MetaHuman OS's tree: its accounts under users/<name>/ (the door's
+ * login), the episodic memory and persona of its own chat route there, and its audit under logs/audit/.
+ */
+export interface UserTree {
   username: string;
+  base: string;
   /** The user's login record (password hash). */
   account: string;
+  memory: { episodic: string };
+  persona: { core: string };
+}
+
+/** Where our server's audit lines go: logs/audit/ (MetaHuman OS's logs/ holds run/ and its own files beside it). */
+export interface AuditTree {
+  logs: { audit: string };
 }
 
 /** Errno codes that mean "this volume will not take writes" rather than a bug of ours. */
@@ -114,7 +168,11 @@ function volumeHolding(file: string): MetaHumanPaths | undefined {
 }
 
 export class MetaHumanPaths {
-  readonly shared: MetaHumanTree;
+  /** MetaHuman OS's layout under the root. */
+  readonly layout: MetahumanOsLayout;
+  /** Our server's audit (logs/audit/). */
+  readonly audit: AuditTree;
+  /** Our server's accounts (users/<name>/). */
   readonly usersDir: string;
 
   private constructor(
@@ -122,14 +180,15 @@ export class MetaHumanPaths {
     /** The root's device and inode when the server started: a remount or a vanished volume changes them. */
     private readonly identity: { dev: bigint; ino: bigint },
   ) {
-    this.shared = treeAt(root);
+    this.layout = metahumanOsLayout(root);
+    this.audit = { logs: { audit: path.join(root, "logs", "audit") } };
     this.usersDir = path.join(root, "users");
   }
 
   /**
    * Opens the volume: the root must exist, be a directory and be writable (checked by
-   * writing a file, since mode bits lie on network filesystems). Creates the shared tree
-   * and users/, and records the root's device and inode: after this, no write ever creates
+   * writing a file, since mode bits lie on network filesystems). Creates only users/ (our
+   * server's accounts): MetaHuman OS makes its own tree (etc/, brain/, profiles/...). Records the root's device and inode: after this, no write ever creates
    * the root or users/ again, and every write checks that the root is still the same folder.
    */
   static open(root: string): MetaHumanPaths {
@@ -144,23 +203,39 @@ export class MetaHumanPaths {
     const probe = probeWritableSync(root);
     if (probe) throw new VolumeError(`METAHUMAN_ROOT ${JSON.stringify(root)} is not writable (${probe})`, probe);
     const paths = new MetaHumanPaths(path.resolve(root), { dev: stat.dev, ino: stat.ino });
-    for (const dir of [...treeDirectories(paths.shared), paths.usersDir]) fs.mkdirSync(dir, { recursive: true });
+    try {
+      fs.mkdirSync(paths.usersDir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw volumeWriteError(err, paths.usersDir);
+      if (!fs.statSync(paths.usersDir).isDirectory()) throw new VolumeError(`${paths.usersDir} is not a folder: METAHUMAN_ROOT/users holds the server's accounts, one folder per user`);
+    }
     openVolumes.set(paths.root, paths);
     return paths;
   }
 
-  /** A user's tree; the name is validated, so it can never leave users/. */
+  /** Our server's tree for a user; the name is validated, so it can never leave users/. */
   user(username: string): UserTree {
     const name = validateUsername(username);
     const base = path.join(this.usersDir, name);
-    return { ...treeAt(base), username: name, account: path.join(base, "account.json") };
+    return {
+      username: name,
+      base,
+      account: path.join(base, "account.json"),
+      memory: { episodic: path.join(base, "memory", "episodic") },
+      persona: { core: path.join(base, "persona", "core.json") },
+    };
   }
 
-  /** Creates a user's tree (idempotent); never creates the root or users/. */
+  /** A user's MetaHuman OS profile under profiles/ (paths only: MetaHuman OS creates it). */
+  profile(username: string): ProfilePaths {
+    return profilePaths(this.root, username);
+  }
+
+  /** Creates our server's folders for a user (idempotent); never creates the root or users/. */
   async ensureUser(username: string): Promise<UserTree> {
     const tree = this.user(username);
     await this.assertVolume();
-    for (const dir of treeDirectories(tree)) await this.createFolder(dir);
+    await this.createFolder(tree.memory.episodic);
     return tree;
   }
 
@@ -345,23 +420,23 @@ async function appendLine(file: string, line: Buffer): Promise<void> {
 }
 
 /** memory/episodic/YYYY/YYYY-MM-DD.jsonl */
-export function episodicFile(tree: MetaHumanTree, at: Date): string {
+export function episodicFile(tree: UserTree, at: Date): string {
   const day = dayOf(at);
   return path.join(tree.memory.episodic, day.slice(0, 4), `${day}.jsonl`);
 }
 
 /** logs/audit/YYYY-MM-DD.jsonl */
-export function auditFile(tree: MetaHumanTree, at: Date): string {
+export function auditFile(tree: AuditTree, at: Date): string {
   return path.join(tree.logs.audit, `${dayOf(at)}.jsonl`);
 }
 
-export async function appendEpisodic(tree: MetaHumanTree, record: { timestamp: string } & Record<string, unknown>): Promise<string> {
+export async function appendEpisodic(tree: UserTree, record: { timestamp: string } & Record<string, unknown>): Promise<string> {
   const file = episodicFile(tree, new Date(record.timestamp));
   await appendJsonl(file, record);
   return file;
 }
 
-export async function appendAudit(tree: MetaHumanTree, record: { timestamp: string } & Record<string, unknown>): Promise<string> {
+export async function appendAudit(tree: AuditTree, record: { timestamp: string } & Record<string, unknown>): Promise<string> {
   const file = auditFile(tree, new Date(record.timestamp));
   await appendJsonl(file, record);
   return file;

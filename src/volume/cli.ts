@@ -17,7 +17,7 @@ export const USAGE = `npm run volume -- <command> [options]
 
 commands
   push-model <hf-id>[@revision] [--from <dir>]   a model into the volume's Hugging Face cache (HF_HUB_CACHE)
-  push-data <dir>                               your MetaHuman OS tree up to metahuman/ on the volume
+  push-data <dir>                               your MetaHuman OS root (etc/, profiles/...) up to metahuman/
   pull-data <dir>                               metahuman/ on the volume down into <dir>
   backup <dir|s3://bucket/prefix>               a dated, verifiable copy of everything but the model caches
   verify-backup <backup-dir|s3-url>             check a backup against its SHA-256 manifest

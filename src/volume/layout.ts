@@ -1,6 +1,6 @@
 // Where things live on the volume, as S3 keys (the volume's root is /runpod-volume on a pod or a worker):
 //   huggingface-cache/hub/   HF_HUB_CACHE, the model cache the worker reads (src/infra/metahuman-stack.ts)
-//   metahuman/               METAHUMAN_ROOT, a person's MetaHuman OS tree (persona, memory, users/…)
+//   metahuman/               METAHUMAN_ROOT, MetaHuman OS's root (etc/, brain/, profiles/<user>/, persona/users.json, logs/)
 //   ollama/models/           OLLAMA_MODELS
 // test/volume/layout.test.ts holds these against the stack's own values.
 import { lstat, readdir, readlink, realpath, stat } from "node:fs/promises";

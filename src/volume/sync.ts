@@ -225,7 +225,7 @@ export class KeyFailure extends VolumeError {}
 export async function pushData(client: VolumeClient, dir: string, prefix: string, options: SyncOptions = {}): Promise<SyncResult> {
   const root = path.resolve(dir);
   const plan = await planUpload(root, prefix, client).catch((err) => {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new VolumeError(`${root} does not exist: give the folder of your MetaHuman OS data (the one holding persona/ and memory/)`);
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new VolumeError(`${root} does not exist: give the folder of your MetaHuman OS data: its METAHUMAN_ROOT, the one holding etc/ and profiles/`);
     throw err;
   });
   return carryOut(plan, "up", async (entry, onBytes) => {

@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
-import { MetaHumanPaths, UsernameError, VolumeError, appendAudit, appendEpisodic, episodicFile, readJson, validateUsername, writeJsonAtomic } from "../../src/app/paths";
+import { MetaHumanPaths, UsernameError, VolumeError, appendAudit, appendEpisodic, episodicFile, metahumanOsLayout, profilePaths, readJson, validateUsername, writeJsonAtomic } from "../../src/app/paths";
 import { tempRoot } from "./helpers";
 
 const roots: string[] = [];
@@ -18,16 +18,62 @@ const newRoot = () => {
 };
 
 describe("METAHUMAN_ROOT", () => {
-  it("creates the seed's tree under the root", () => {
+  it("names MetaHuman OS's layout at the pin and creates none of it: only users/ (the server's accounts)", () => {
     const root = newRoot();
+    fs.mkdirSync(path.join(root, "profiles", "ada", "memory"), { recursive: true });
+    fs.writeFileSync(path.join(root, "profiles", "ada", "memory", "note.json"), "{}");
     const paths = MetaHumanPaths.open(root);
-    for (const dir of ["memory/episodic", "memory/semantic", "memory/tasks", "memory/index", "persona", "logs/audit", "logs/run", "etc", "users"]) {
-      expect(fs.statSync(path.join(root, dir)).isDirectory()).toBe(true);
+    // Nothing of the plan's older tree at the root (persona/core.json, memory/episodic...): MetaHuman OS makes its own.
+    expect(fs.readdirSync(root).sort()).toEqual(["profiles", "users"]);
+    expect(fs.readdirSync(path.join(root, "profiles", "ada", "memory"))).toEqual(["note.json"]);
+    expect(paths.layout).toEqual({
+      root,
+      etc: path.join(root, "etc"),
+      brain: path.join(root, "brain"),
+      profiles: path.join(root, "profiles"),
+      usersFile: path.join(root, "persona", "users.json"),
+      logs: path.join(root, "logs"),
+      run: path.join(root, "logs", "run"),
+      sessionsFile: path.join(root, "logs", "run", "sessions.json"),
+    });
+    expect(metahumanOsLayout(root)).toEqual(paths.layout);
+    const ada = paths.profile("ada");
+    expect(ada).toEqual(profilePaths(root, "ada"));
+    expect(ada.base).toBe(path.join(root, "profiles", "ada"));
+    expect(ada.persona.core).toBe(path.join(root, "profiles", "ada", "persona", "core.json"));
+    expect(ada.memory.episodic).toBe(path.join(root, "profiles", "ada", "memory", "episodic"));
+    expect(ada.etc.models).toBe(path.join(root, "profiles", "ada", "etc", "models.json"));
+    expect(ada.state).toBe(path.join(root, "profiles", "ada", "state"));
+    expect(ada.logs).toBe(path.join(root, "profiles", "ada", "logs"));
+    expect(fs.existsSync(ada.persona.dir)).toBe(false);
+  });
+
+  it("keeps every profile one folder below profiles/", () => {
+    const root = newRoot();
+    for (const name of ["..", "../users", "ada/../../etc", "/etc", ".", "", "a\\b"]) {
+      expect(() => profilePaths(root, name)).toThrow(UsernameError);
+      expect(() => profilePaths(root, name)).toThrow(/is not allowed: use 1 to 32 characters/);
     }
-    expect(paths.shared.persona.core).toBe(path.join(root, "persona", "core.json"));
-    expect(paths.shared.persona.relationships).toBe(path.join(root, "persona", "relationships.json"));
-    expect(paths.shared.persona.routines).toBe(path.join(root, "persona", "routines.json"));
-    expect(paths.shared.etc).toEqual({ models: path.join(root, "etc", "models.json"), agents: path.join(root, "etc", "agents.json"), training: path.join(root, "etc", "training.json") });
+  });
+
+  it("opens a root MetaHuman OS already filled and changes none of its files", () => {
+    const root = newRoot();
+    const files: Record<string, string> = { "etc/models.json": "{}", "persona/users.json": '{"users":[]}', "profiles/ada/persona/core.json": '{"name":"Ada"}' };
+    for (const [rel, text] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+      fs.writeFileSync(path.join(root, rel), text);
+    }
+    MetaHumanPaths.open(root);
+    for (const [rel, text] of Object.entries(files)) expect(fs.readFileSync(path.join(root, rel), "utf8")).toBe(text);
+    expect(fs.readdirSync(root).sort()).toEqual(["etc", "persona", "profiles", "users"]);
+  });
+
+  it("fails hard when users/ is a file, naming it", () => {
+    const root = newRoot();
+    fs.writeFileSync(path.join(root, "users"), "x");
+    expect(() => MetaHumanPaths.open(root)).toThrow(VolumeError);
+    expect(() => MetaHumanPaths.open(root)).toThrow(new RegExp(`${path.join(root, "users")} is not a folder`));
+    expect(fs.readFileSync(path.join(root, "users"), "utf8")).toBe("x");
   });
 
   it("fails hard when the root is missing, never falling back", () => {
@@ -83,6 +129,7 @@ describe("usernames", () => {
     expect(() => paths.user("../../etc")).toThrow(UsernameError);
     const tree = await paths.ensureUser("ada_Lovelace-1");
     expect(tree.base).toBe(path.join(root, "users", "ada_Lovelace-1"));
+    expect(fs.readdirSync(root).sort()).toEqual(["users"]);
     expect(fs.statSync(path.join(tree.base, "memory", "episodic")).isDirectory()).toBe(true);
     expect(tree.account).toBe(path.join(tree.base, "account.json"));
   });
@@ -142,7 +189,7 @@ describe("atomic JSON and append-only JSONL", () => {
     expect(file).toBe(episodicFile(tree, new Date(at)));
     await appendEpisodic(tree, { timestamp: "2026-03-04T23:00:00.000Z", type: "conversation", message: "again" });
     expect(fs.readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l).message)).toEqual(["hi", "again"]);
-    const audit = await appendAudit(paths.shared, { timestamp: at, event: "login" });
+    const audit = await appendAudit(paths.audit, { timestamp: at, event: "login" });
     expect(audit).toBe(path.join(root, "logs", "audit", "2026-03-04.jsonl"));
   });
 
@@ -150,7 +197,7 @@ describe("atomic JSON and append-only JSONL", () => {
     const root = newRoot();
     const paths = MetaHumanPaths.open(root);
     const at = "2026-01-01T00:00:00.000Z";
-    await Promise.all(Array.from({ length: 200 }, (_, i) => appendAudit(paths.shared, { timestamp: at, i, pad: "p".repeat(3000) })));
+    await Promise.all(Array.from({ length: 200 }, (_, i) => appendAudit(paths.audit, { timestamp: at, i, pad: "p".repeat(3000) })));
     const lines = fs.readFileSync(path.join(root, "logs", "audit", "2026-01-01.jsonl"), "utf8").trim().split("\n");
     expect(lines).toHaveLength(200);
     expect(new Set(lines.map((l) => JSON.parse(l).i)).size).toBe(200);

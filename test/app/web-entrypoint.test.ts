@@ -179,7 +179,7 @@ describe.skipIf(!IS_ROOT)(`docker/web-entrypoint.sh${IS_ROOT ? "" : " (skipped: 
     expect(/^Gid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$/m.exec(status)?.slice(1)).toEqual(["1000", "1000", "1000", "1000"]);
     const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1];
     expect((await fetch(`${url}/api/health`)).status).toBe(200);
-    expect(owner(path.join(root, "memory", "episodic"))).toBe("1000:1000"); // made by the server itself
+    expect(owner(path.join(root, "users"))).toBe("1000:1000"); // made by the server itself (its accounts)
     proc.kill("SIGTERM");
     expect(await exited).toBe(0);
   });

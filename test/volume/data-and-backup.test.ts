@@ -47,6 +47,15 @@ describe("push-data and pull-data", () => {
     expect(treeHashes(elsewhere)).toEqual(treeHashes(mine));
   });
 
+  it("push-data of a folder that does not exist names it and what to give (MetaHuman OS's root: etc/ and profiles/); nothing is uploaded", async () => {
+    const volumeId = await emu.createVolume();
+    const nope = path.join(work, "no-such-root");
+    const push = await runVolume(["push-data", nope], volumeEnv(emu, volumeId));
+    expect(push.code).toBe(1);
+    expect(push.err).toContain(`${nope} does not exist: give the folder of your MetaHuman OS data: its METAHUMAN_ROOT, the one holding etc/ and profiles/`);
+    expect(existsSync(emu.folderOf(volumeId))).toBe(false);
+  });
+
   it("pull-data over a newer local file refuses, transfers nothing and lists it; --force overwrites", async () => {
     const volumeId = await emu.createVolume();
     const env = volumeEnv(emu, volumeId);

@@ -59,7 +59,7 @@ export function treeHashes(dir: string): Record<string, string> {
   return out;
 }
 
-/** A MetaHuman OS tree as the seed lays it out, for one person and a second user. */
+/** A small tree in the plan's older layout, a fixture for the transfer mechanics (data-roundtrip.test.ts moves a root MetaHuman OS made). */
 export function writeMetaHumanTree(root: string): void {
   const files: Record<string, string> = {
     "persona/core.json": JSON.stringify({ name: "Ada", values: ["curiosity"] }),

@@ -4,6 +4,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { writeFileAtomic } from "../../common/atomic-file";
+import { metahumanOsLayout } from "../paths";
 
 export interface MetahumanOsSettings {
   /** The gateway's OpenAI-compatible base on loopback, e.g. http://127.0.0.1:4323/v1. */
@@ -82,7 +83,7 @@ function edits(settings: MetahumanOsSettings): Array<[string, (current: Json | u
 
 /** The profiles' own models.json (copied from etc/ when a user registers, then read instead of it). */
 function profileModelFiles(root: string): string[] {
-  const profiles = path.join(root, "profiles");
+  const profiles = metahumanOsLayout(root).profiles;
   let names: string[];
   try {
     names = fs.readdirSync(profiles);

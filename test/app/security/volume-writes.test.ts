@@ -53,8 +53,9 @@ describe("JSONL appends on a full disk (finding 4)", () => {
     const root = newRoot();
     const paths = MetaHumanPaths.open(root);
     const file = path.join(root, "logs", "audit", "2026-01-02.jsonl");
+    fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, '{"i":1}\n{"i":2,"pad":"xxxx'); // what a crash mid-write leaves
-    await appendAudit(paths.shared, { timestamp: "2026-01-02T00:00:00.000Z", i: 3 });
+    await appendAudit(paths.audit, { timestamp: "2026-01-02T00:00:00.000Z", i: 3 });
     const lines = fs.readFileSync(file, "utf8").trim().split("\n");
     expect(lines).toHaveLength(3);
     expect(JSON.parse(lines[2]!)).toMatchObject({ i: 3 });
@@ -72,7 +73,7 @@ describe("a volume that vanishes or is replaced while the server runs (finding 5
     expect(await paths.checkVolume()).toMatch(/is gone/);
     await expect(paths.ensureUser("ada")).rejects.toBeInstanceOf(VolumeError);
     await expect(appendEpisodic(tree, { timestamp: at, message: "lost?" })).rejects.toThrow(/gone|no longer mounted/);
-    await expect(appendAudit(paths.shared, { timestamp: at, event: "chat" })).rejects.toBeInstanceOf(VolumeError);
+    await expect(appendAudit(paths.audit, { timestamp: at, event: "chat" })).rejects.toBeInstanceOf(VolumeError);
     await expect(writeJsonAtomic(tree.account, { x: 1 })).rejects.toBeInstanceOf(VolumeError);
     expect(fs.existsSync(root)).toBe(false);
   });

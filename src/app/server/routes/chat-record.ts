@@ -46,7 +46,7 @@ export async function recordChat(paths: MetaHumanPaths, tree: UserTree, chat: Ch
       ...(chat.usage ? { usage: chat.usage } : {}),
     });
   }
-  await appendAudit(paths.shared, {
+  await appendAudit(paths.audit, {
     timestamp,
     event: "chat",
     user: chat.username,
