@@ -119,14 +119,15 @@ prepare_root() {
   fstype="${found%% *}"
   where="${found#* }"
   mountpoint="${where#* }"
+  # MetaHuman OS would write the person's data there and lose it at the next restart: the pod does not start.
   if [ -z "$found" ] || [ "$mountpoint" = "/" ]; then
-    say "METAHUMAN_ROOT \"$root\" is not on a mounted volume; left it as it is"
-    return 0
+    say "METAHUMAN_ROOT \"$root\" is not on a mounted volume; left it as it is and refusing to start (is the network volume attached?)" >&2
+    exit 78
   fi
   case "$fstype" in
     tmpfs | ramfs)
-      say "METAHUMAN_ROOT \"$root\" is on a $fstype mount (lost on restart); left it as it is"
-      return 0
+      say "METAHUMAN_ROOT \"$root\" is on a $fstype mount (lost on restart); left it as it is and refusing to start" >&2
+      exit 78
       ;;
   esac
   owner=$(stat -c '%u:%g' "$root")

@@ -123,12 +123,15 @@ describe.skipIf(!IS_ROOT)(`docker/web-entrypoint.sh${IS_ROOT ? "" : " (skipped: 
     expect(again.stdout).toContain(`METAHUMAN_ROOT "${root}" is ready (owned by 1000:1000)`);
   });
 
-  it("leaves an existing METAHUMAN_ROOT alone when it is not on a mounted volume", () => {
+  it("refuses to start the pod when an existing METAHUMAN_ROOT is not on a mounted volume, leaving it alone", () => {
     const { vol, mountinfo } = setup("not-mounted");
     const root = path.join(vol, "metahuman");
     fs.mkdirSync(root);
     const r = runEntrypoint({ MOUNTINFO_FILE: mountinfo, METAHUMAN_ROOT: root });
-    expect(r.stdout).toContain("is not on a mounted volume; left it as it is");
+    expect(r.status).toBe(78);
+    expect(r.stderr).toContain("is not on a mounted volume; left it as it is and refusing to start");
+    // The command (MetaHuman OS behind the door) never ran.
+    expect(r.stdout).not.toContain("1000 1000");
     expect(owner(root)).toBe("0:0");
   });
 
