@@ -1,15 +1,43 @@
 #!/usr/bin/env bash
 # Every test of the project, in the order that fails fastest. Runs setup first, so it works on a fresh clone.
 # A skipped test fails the run, naming it: every test must run where `npm test` runs (CI runs as root in Debian).
+# Each phase's wall time is printed at the end, passed or not (a failed phase is marked).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/setup.sh
-source scripts/node-path.sh
-
 step() { printf '\n==> %s\n' "$*"; }
 reports="$(mktemp -d)"
-trap 'rm -rf "$reports"' EXIT
+
+# Phase timing: `phase NAME` starts a phase (ending the one before); the EXIT trap ends the last one and prints
+# the table, so a failing run still says where its time went.
+phase_names=()
+phase_secs=()
+phase_name=""
+phase_start=0
+run_start=$SECONDS
+phase_end() {
+  if [ -n "$phase_name" ]; then
+    phase_names+=("$phase_name")
+    phase_secs+=("$((SECONDS - phase_start))")
+    phase_name=""
+  fi
+}
+phase() { phase_end; phase_name="$1"; phase_start=$SECONDS; step "${2:-$1}"; }
+print_phases() {
+  local rc=$?
+  [ -n "$phase_name" ] && [ "$rc" != 0 ] && phase_name="$phase_name (FAILED)"
+  phase_end
+  printf '\n==> phase times (wall, %s cores)\n' "$(nproc 2>/dev/null || echo '?')"
+  local i
+  for i in "${!phase_names[@]}"; do printf '  %-28s %5d s\n' "${phase_names[$i]}" "${phase_secs[$i]}"; done
+  printf '  %-28s %5d s\n' "total" "$((SECONDS - run_start))"
+  rm -rf "$reports"
+}
+trap print_phases EXIT
+
+phase "setup"
+bash scripts/setup.sh
+source scripts/node-path.sh
 
 # Fails when vitest's JSON report holds a skipped (or todo) test, naming each one.
 no_skipped_tests() { # <report.json> <what>
@@ -24,20 +52,25 @@ no_skipped_tests() { # <report.json> <what>
     }' "$1" "$2"
 }
 
-step "typecheck"
+phase "typecheck"
 npx tsc --noEmit -p .
 
-step "worker: pytest"
+phase "pytest" "worker: pytest"
 .venv/bin/python -m pytest -q -rs handler/tests | tee "$reports/pytest.txt"
 if grep -Eq '[0-9]+ (skipped|xfailed|deselected)' "$reports/pytest.txt"; then
   echo "worker: pytest skipped tests (listed above with -rs); every test must run here" >&2
   exit 1
 fi
 
-step "unit, program, provider, emulator, app and browser tests (vitest)"
+phase "vitest" "unit, program, provider, emulator, app and browser tests (vitest)"
 npx vitest run --reporter=default --reporter=json --outputFile.json="$reports/unit.json"
 no_skipped_tests "$reports/unit.json" "vitest"
 
-step "end to end with the real Pulumi CLI (vitest, e2e)"
+# Hook: MetaHuman OS's install and build goes here as a phase of its own (before the e2e suite, which will use it),
+# cached by its inputs' hash the way scripts/setup-python.sh caches the venv, e.g.
+#   phase "metahuman-os build" "MetaHuman OS: install and build at the pin"
+#   bash scripts/build-metahuman-os.sh
+
+phase "e2e" "end to end with the real Pulumi CLI (vitest, e2e)"
 npx vitest run -c vitest.e2e.config.ts --reporter=default --reporter=json --outputFile.json="$reports/e2e.json"
 no_skipped_tests "$reports/e2e.json" "vitest e2e"
