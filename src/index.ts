@@ -5,6 +5,10 @@ import { loadPrices } from "./infra/cost";
 import { MetaHumanStack } from "./infra/metahuman-stack";
 import { runPreflight } from "./infra/preflight";
 import { MetaHumanError } from "./common/errors";
+import { repairUncaughtErrorStacks } from "./infra/program-errors";
+
+// First: an error this program fails with is reported in seconds, not after a minute of Node's inspect (see there).
+repairUncaughtErrorStacks();
 
 const pulumiConfig = new pulumi.Config(CONFIG_NAMESPACE);
 
