@@ -171,7 +171,9 @@ describe("web server end to end (mock provider, real HTTP)", () => {
     await reader.read(); // the first bytes arrived: the stream is running
     controller.abort();
     const auditFile = path.join(running.root, "logs", "audit", `${dayOf(new Date())}.jsonl`);
-    for (let i = 0; i < 100 && !fs.existsSync(auditFile); i++) await new Promise((r) => setTimeout(r, 50));
+    // Until the audit line is there whole (the file can exist a moment before its line is written).
+    const auditLineWritten = () => fs.existsSync(auditFile) && fs.readFileSync(auditFile, "utf8").endsWith("\n");
+    for (let i = 0; i < 100 && !auditLineWritten(); i++) await new Promise((r) => setTimeout(r, 50));
     expect(sawAbort).toBe(true);
     expect(JSON.parse(fs.readFileSync(auditFile, "utf8").trim())).toMatchObject({ event: "chat", outcome: "aborted" });
     const episodicDir = path.join(running.root, "users", "ada", "memory", "episodic");
