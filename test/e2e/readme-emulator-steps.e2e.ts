@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { pulumiBinary, REPO_ROOT, withoutAnsi } from "./harness";
+import { until } from "./local-helpers";
 
 const SECTION = "### The same steps against the local emulator";
 const README_PORT = 8787;
@@ -103,7 +104,7 @@ describe(`${DOC}: ${SECTION.replace(/^#+ /, "")}`, () => {
     mkdirSync(clone);
     mkdirSync(home);
     copyFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), path.join(clone, "Pulumi.yaml"));
-    for (const entry of ["src", "node_modules", "package.json", "tsconfig.json", ".tools"]) {
+    for (const entry of ["src", "scripts", "node_modules", "package.json", "tsconfig.json", ".tools"]) {
       symlinkSync(path.join(REPO_ROOT, entry), path.join(clone, entry));
     }
 
@@ -129,8 +130,9 @@ describe(`${DOC}: ${SECTION.replace(/^#+ /, "")}`, () => {
     const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
     // `npm run emulator &` is still running in the script's process group: stop it.
     try { process.kill(-child.pid!, "SIGTERM"); } catch { /* already gone */ }
-    await new Promise((r) => setTimeout(r, 500));
-    try { process.kill(-child.pid!, "SIGKILL"); } catch { /* already gone */ }
+    // Its own Ctrl-C handling ends it at once; give it up to 5 s to go (the group no longer exists), then force it.
+    await until("README's emulator to stop", () => { try { process.kill(-child.pid!, 0); return false; } catch { return true; } }, 5_000, 20)
+      .catch(() => { try { process.kill(-child.pid!, "SIGKILL"); } catch { /* gone meanwhile */ } });
     output = withoutAnsi(output);
 
     expect(code, output).toBe(0);
