@@ -1,7 +1,7 @@
 // The Pulumi program under mocks: what it declares, how outputs are wired into the web pod,
 // what is secret, the volume's protection, and the cost estimate's arithmetic.
 // Dynamic providers never run under mocks (their create/read are tested against the emulator).
-import { spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { beforeAll, describe, expect, it } from "vitest";
 
 const API_KEY = "program-test-api-key-0123456789abcdef";
@@ -34,14 +34,27 @@ function output(name: string) {
   return found;
 }
 
-beforeAll(() => {
-  const result = spawnSync(
-    process.execPath,
-    ["--import", "tsx", "test/infra/fixtures/run-program-with-mocks.ts", API_KEY, SESSION_SECRET, JSON.stringify({ "metahuman:workersMax": "4", "metahuman:workerCudaVersion": "12.9" })],
-    { encoding: "utf8", timeout: 120_000 },
-  );
-  if (result.status !== 0) throw new Error(`the program failed under mocks:\n${result.stderr}`);
-  run = JSON.parse(result.stdout) as ProgramRun;
+/**
+ * The program under mocks in a child process (test/infra/fixtures/run-program-with-mocks.ts). Asynchronous: a
+ * synchronous spawn would stop this fork's event loop for as long as the program runs, and past 60 s vitest's
+ * worker takes its own unanswered messages for a dead main process.
+ */
+function runProgram(config: Record<string, string>): Promise<{ run: ProgramRun; log: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ["--import", "tsx", "test/infra/fixtures/run-program-with-mocks.ts", API_KEY, SESSION_SECRET, JSON.stringify(config)],
+      { encoding: "utf8", timeout: 120_000, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`the program failed under mocks:\n${stderr}`));
+        else resolve({ run: JSON.parse(stdout) as ProgramRun, log: stderr });
+      },
+    );
+  });
+}
+
+beforeAll(async () => {
+  run = (await runProgram({ "metahuman:workersMax": "4", "metahuman:workerCudaVersion": "12.9" })).run;
 }, 130_000);
 
 describe("the program", () => {
@@ -169,20 +182,13 @@ describe("the program", () => {
 // controlled the whole account. The pod now gets its own key; the deploy key stays with Pulumi.
 describe("the web pod's RunPod key", () => {
   const WEB_KEY = "program-test-web-pod-key-fedcba9876543210";
-  const runWith = (extra: Record<string, string>) => {
-    const result = spawnSync(
-      process.execPath,
-      ["--import", "tsx", "test/infra/fixtures/run-program-with-mocks.ts", API_KEY, SESSION_SECRET, JSON.stringify(extra)],
-      { encoding: "utf8", timeout: 120_000 },
-    );
-    if (result.status !== 0) throw new Error(`the program failed under mocks:\n${result.stderr}`);
-    return { run: JSON.parse(result.stdout) as ProgramRun, log: result.stderr };
-  };
-  let separate: ReturnType<typeof runWith>;
-  let same: ReturnType<typeof runWith>;
-  beforeAll(() => {
-    separate = runWith({ "metahuman:webRunpodApiKey": WEB_KEY });
-    same = runWith({ "metahuman:webRunpodApiKey": API_KEY });
+  let separate: Awaited<ReturnType<typeof runProgram>>;
+  let same: Awaited<ReturnType<typeof runProgram>>;
+  beforeAll(async () => {
+    [separate, same] = await Promise.all([
+      runProgram({ "metahuman:webRunpodApiKey": WEB_KEY }),
+      runProgram({ "metahuman:webRunpodApiKey": API_KEY }),
+    ]);
   }, 260_000);
 
   it("is metahuman:webRunpodApiKey when set: the deploy key never reaches the pod, and the key stays secret", () => {
@@ -207,8 +213,8 @@ describe("the web pod's RunPod key", () => {
     }
   });
 
-  it("warns when it is not set (the pod then gets the deploy key)", () => {
-    const unset = runWith({});
+  it("warns when it is not set (the pod then gets the deploy key)", async () => {
+    const unset = await runProgram({});
     expect(unset.log).toMatch(/metahuman:webRunpodApiKey is not set/);
     expect(unset.log).not.toContain(API_KEY);
   }, 130_000);
