@@ -1,4 +1,10 @@
+import os from "node:os";
 import { defineConfig } from "vitest/config";
+
+// vitest's own default is one fork fewer than the cores: a single fork on a 2-core machine, which then waits for
+// every worker process, browser and schemathesis run one file at a time. Many files wait more than they compute, so
+// at least two forks run at once (VITEST_FORKS sets how many).
+const forks = Number(process.env.VITEST_FORKS) || Math.max(2, os.availableParallelism() - 1);
 
 export default defineConfig({
   test: {
@@ -8,6 +14,7 @@ export default defineConfig({
     globalSetup: ["test/prerequisites.ts"],
     // Pulumi keeps runtime state on a global: each file runs in its own fork.
     pool: "forks",
+    poolOptions: { forks: { minForks: 1, maxForks: forks } },
     isolate: true,
     testTimeout: 30_000,
     hookTimeout: 60_000,

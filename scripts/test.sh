@@ -13,11 +13,13 @@ reports="$(mktemp -d)"
 phase_names=()
 phase_secs=()
 phase_name=""
+phase_note=""
 phase_start=0
 run_start=$SECONDS
 phase_end() {
   if [ -n "$phase_name" ]; then
-    phase_names+=("$phase_name")
+    phase_names+=("$phase_name${phase_note:+ ($phase_note)}")
+    phase_note=""
     phase_secs+=("$((SECONDS - phase_start))")
     phase_name=""
   fi
@@ -25,12 +27,14 @@ phase_end() {
 phase() { phase_end; phase_name="$1"; phase_start=$SECONDS; step "${2:-$1}"; }
 print_phases() {
   local rc=$?
+  # A pytest still running beside vitest (the run was stopped) goes too.
+  if [ -n "${pytest_pid:-}" ] && kill -0 "$pytest_pid" 2>/dev/null; then pkill -TERM -P "$pytest_pid" || true; kill "$pytest_pid" 2>/dev/null || true; fi
   [ -n "$phase_name" ] && [ "$rc" != 0 ] && phase_name="$phase_name (FAILED)"
   phase_end
   printf '\n==> phase times (wall, %s cores)\n' "$(nproc 2>/dev/null || echo '?')"
   local i
-  for i in "${!phase_names[@]}"; do printf '  %-28s %5d s\n' "${phase_names[$i]}" "${phase_secs[$i]}"; done
-  printf '  %-28s %5d s\n' "total" "$((SECONDS - run_start))"
+  for i in "${!phase_names[@]}"; do printf '  %-44s %5d s\n' "${phase_names[$i]}" "${phase_secs[$i]}"; done
+  printf '  %-44s %5d s\n' "total" "$((SECONDS - run_start))"
   rm -rf "$reports"
 }
 trap print_phases EXIT
@@ -55,16 +59,43 @@ no_skipped_tests() { # <report.json> <what>
 phase "typecheck"
 npx tsc --noEmit -p .
 
-phase "pytest" "worker: pytest"
-.venv/bin/python -m pytest -q -rs handler/tests | tee "$reports/pytest.txt"
-if grep -Eq '[0-9]+ (skipped|xfailed|deselected)' "$reports/pytest.txt"; then
-  echo "worker: pytest skipped tests (listed above with -rs); every test must run here" >&2
-  exit 1
+# pytest and vitest run side by side: pytest spends most of its time waiting for pip's resolver to read PyPI
+# (test_dependencies.py) and for worker processes, vitest for worker processes, Chromium and schemathesis, so on
+# 2 cores together they finish about when the longer one alone would. TEST_SERIAL=1 runs them one after the other.
+pytest_check() {
+  if grep -Eq '[0-9]+ (skipped|xfailed|deselected)' "$reports/pytest.txt"; then
+    echo "worker: pytest skipped tests (listed above with -rs); every test must run here" >&2
+    return 1
+  fi
+}
+if [ "${TEST_SERIAL:-0}" = 1 ]; then
+  phase "pytest" "worker: pytest"
+  .venv/bin/python -m pytest -q -rs handler/tests | tee "$reports/pytest.txt"
+  pytest_check
+  phase "vitest" "unit, program, provider, emulator, app and browser tests (vitest)"
+  npx vitest run --reporter=default --reporter=json --outputFile.json="$reports/unit.json"
+  no_skipped_tests "$reports/unit.json" "vitest"
+else
+  phase "pytest + vitest" "worker: pytest (output below when it ends), beside the unit, program, provider, emulator, app and browser tests (vitest)"
+  ( start=$(date +%s); rc=0
+    .venv/bin/python -m pytest -q -rs handler/tests >"$reports/pytest.txt" 2>&1 || rc=$?
+    echo "$rc $(( $(date +%s) - start ))" >"$reports/pytest.done" ) &
+  pytest_pid=$!
+  vitest_start=$(date +%s)
+  vitest_rc=0
+  npx vitest run --reporter=default --reporter=json --outputFile.json="$reports/unit.json" || vitest_rc=$?
+  vitest_secs=$(( $(date +%s) - vitest_start ))
+  wait "$pytest_pid" || true
+  read -r pytest_rc pytest_secs <"$reports/pytest.done"
+  step "worker: pytest (ran beside vitest)"
+  cat "$reports/pytest.txt"
+  printf '  (alone in this phase: pytest %s s, vitest %s s)\n' "$pytest_secs" "$vitest_secs"
+  phase_note="pytest ${pytest_secs} s, vitest ${vitest_secs} s"
+  [ "$pytest_rc" = 0 ] || { echo "worker: pytest failed (exit $pytest_rc)" >&2; exit 1; }
+  pytest_check
+  [ "$vitest_rc" = 0 ] || exit "$vitest_rc"
+  no_skipped_tests "$reports/unit.json" "vitest"
 fi
-
-phase "vitest" "unit, program, provider, emulator, app and browser tests (vitest)"
-npx vitest run --reporter=default --reporter=json --outputFile.json="$reports/unit.json"
-no_skipped_tests "$reports/unit.json" "vitest"
 
 # Hook: MetaHuman OS's install and build goes here as a phase of its own (before the e2e suite, which will use it),
 # cached by its inputs' hash the way scripts/setup-python.sh caches the venv, e.g.
