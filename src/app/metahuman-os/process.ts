@@ -26,8 +26,11 @@ export interface MetahumanOsProcess {
   stop(): Promise<void>;
 }
 
-/** Variables MetaHuman OS may see from our environment, besides those set below. */
-const PASSED_THROUGH = ["PATH", "LANG", "LC_ALL", "TZ", "TMPDIR"] as const;
+/**
+ * Variables MetaHuman OS may see from our environment, besides those set below (METAHUMAN_LOCAL_TAG: `npm run local`
+ * marks its processes so that a check can find every one it started).
+ */
+const PASSED_THROUGH = ["PATH", "LANG", "LC_ALL", "TZ", "TMPDIR", "METAHUMAN_LOCAL_TAG"] as const;
 
 export function entryOf(appDir: string): string {
   return path.join(appDir, "apps", "site", "dist", "server", "entry.mjs");
