@@ -29,6 +29,8 @@ export const HOSTILE_NAMES = [
   "ｆｕｌｌwidth", "..foo", "foo..", ".hidden", "...", "MANIFEST.sha256", "MANIFEST.json", "backup.json", "files/nested",
   "odd/0000", "a/b/c/deep", `${"x".repeat(240)}.json`, "y".repeat(255), "é".repeat(127), "雪".repeat(85),
   "dir with spaces/file with spaces", "trailing.dot.", "CON", "aux.txt", "name:colon", "#hash", "?query",
+  // Carriage returns: XML turns a raw "\r" into "\n", so they survive only because listings are URL-encoded.
+  "cr\rreturn", "crlf\r\nx",
 ];
 
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
@@ -102,28 +104,4 @@ it("backs up a volume holding every hostile name and restores it byte for byte; 
   expect(lost(local)).toEqual([]);
   expect(after).toEqual(before);
   expect(counts).toMatchObject({ namedErrors: 0, serverErrors: 0, hangs: 0, bytesLostRestore: 0, bytesLostPull: 0, rawControlsPrinted: false });
-});
-
-/**
- * A carriage return in a key: the emulator lists keys raw in XML (it ignores EncodingType=url, which the tool asks
- * for), and XML turns "\r" into "\n", so the key the tool is given does not exist (issue 18's L8/L9, the emulator's
- * part). Until the emulator encodes them the tool cannot back them up; it must say so by name and keep the others.
- */
-export const NAMES_THE_EMULATOR_MANGLES = ["cr\rreturn", "crlf\r\nx"];
-
-it("keys the emulator's listing mangles (a carriage return) are reported by name and every other file is backed up", async () => {
-  const volumeId = await emu.createVolume();
-  const env = volumeEnv(emu, volumeId);
-  const root = path.join(emu.folderOf(volumeId), "metahuman");
-  mkdirSync(root, { recursive: true });
-  for (const name of [...NAMES_THE_EMULATOR_MANGLES, "plain.json"]) writeFileSync(path.join(root, name), name);
-  const backups = path.join(work, "backups-cr");
-  const taken = await runVolume(["backup", backups], env);
-  expect(taken.code).toBe(1);
-  expect(taken.out.match(/^FAILED {4}"metahuman\/cr/gm)).toHaveLength(2);
-  expect(taken.err).toContain("2 file(s) of the volume are not in the backup");
-  const dir = path.join(backups, readdirSync(backups)[0]!);
-  const verified = await runVolume(["verify-backup", dir], {});
-  expect(verified.out).toContain("OK: 1 file(s) match the manifest");
-  expect(JSON.parse(readFileSync(path.join(dir, "backup.json"), "utf8")).notBackedUp).toHaveLength(2);
 });
