@@ -96,7 +96,8 @@ def test_stream_yields_the_deltas_in_order(endpoint):
     job = endpoint.run(chat("streamed through runpod python", max_tokens=16, stream=True))
     chunks = list(job.stream())
     assert len(chunks) > 1
-    assert "".join(chunk["text"] for chunk in chunks) == "streamed through runpod python"
+    # worker-vllm's stream shape: each chunk {"choices": [{"tokens": [...]}], "usage": ...}.
+    assert "".join("".join(chunk["choices"][0]["tokens"]) for chunk in chunks) == "streamed through runpod python"
     assert job.status() == "COMPLETED"
 
 
