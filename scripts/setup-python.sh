@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates .venv/ at the repo root with the worker's test dependencies (handler/requirements-dev.txt), and
-# .tools/awscli with the AWS CLI for the S3 API tests (test/requirements-awscli.txt).
+# .tools/awscli with the AWS CLI for the S3 API tests (test/requirements-awscli.txt), .tools/langchain-runpod and
+# .tools/s3clients (boto3) for the outside clients' tests.
 # Idempotent and quick when done: a stamp holding the requirements' hash skips pip when nothing changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,4 +48,18 @@ else
   .tools/langchain-runpod/bin/python -m pip install --quiet --disable-pip-version-check --no-input -r "$lc_req"
   echo "$lc_want" > "$lc_stamp"
   echo ".tools/langchain-runpod ready"
+fi
+
+# boto3 for the outside S3 clients' test (test/requirements-s3-clients.txt), in a venv of its own: the clients are
+# tried as users install them, not with the worker's pins.
+s3_req="test/requirements-s3-clients.txt"
+s3_stamp=".tools/s3clients/.requirements.sha256"
+s3_want="$(sha256sum "$s3_req" | cut -d' ' -f1)"
+if [ -x .tools/s3clients/bin/python ] && [ -f "$s3_stamp" ] && [ "$(cat "$s3_stamp")" = "$s3_want" ]; then
+  echo ".tools/s3clients is up to date"
+else
+  [ -x .tools/s3clients/bin/python ] || "$python_bin" -m venv .tools/s3clients
+  .tools/s3clients/bin/python -m pip install --quiet --disable-pip-version-check --no-input -r "$s3_req"
+  echo "$s3_want" > "$s3_stamp"
+  echo ".tools/s3clients ready"
 fi
