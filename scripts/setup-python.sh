@@ -22,44 +22,25 @@ else
   echo ".venv ready ($(.venv/bin/python --version))"
 fi
 
-# The AWS CLI for the S3 API tests (test/requirements-awscli.txt), in a venv of its own so that its botocore pin
-# never moves the worker's.
-aws_req="test/requirements-awscli.txt"
-aws_stamp=".tools/awscli/.requirements.sha256"
-aws_want="$(sha256sum "$aws_req" | cut -d' ' -f1)"
-if [ -x .tools/awscli/bin/aws ] && [ -f "$aws_stamp" ] && [ "$(cat "$aws_stamp")" = "$aws_want" ]; then
-  echo ".tools/awscli is up to date"
-else
-  [ -x .tools/awscli/bin/python ] || "$python_bin" -m venv .tools/awscli
-  .tools/awscli/bin/python -m pip install --quiet --disable-pip-version-check --no-input -r "$aws_req"
-  echo "$aws_want" > "$aws_stamp"
-  echo ".tools/awscli ready ($(.tools/awscli/bin/aws --version 2>&1))"
-fi
+# A venv of its own under .tools/<name> for one outside client's test, so that its pins never move the worker's (or
+# another client's); skipped while its stamp holds the requirements' hash.
+tool_venv() { # <name> <requirements file>
+  local dir=".tools/$1" req="$2" stamp want
+  stamp="$dir/.requirements.sha256"
+  want="$(sha256sum "$req" | cut -d' ' -f1)"
+  if [ -x "$dir/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    echo "$dir is up to date"
+    return
+  fi
+  [ -x "$dir/bin/python" ] || "$python_bin" -m venv "$dir"
+  "$dir/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$req"
+  echo "$want" > "$stamp"
+  echo "$dir ready"
+}
 
-# langchain-runpod for its client test (test/requirements-langchain-runpod.txt), in a venv of its own: it pins an old
-# httpx and langchain-core that must not move the worker's.
-lc_req="test/requirements-langchain-runpod.txt"
-lc_stamp=".tools/langchain-runpod/.requirements.sha256"
-lc_want="$(sha256sum "$lc_req" | cut -d' ' -f1)"
-if [ -x .tools/langchain-runpod/bin/python ] && [ -f "$lc_stamp" ] && [ "$(cat "$lc_stamp")" = "$lc_want" ]; then
-  echo ".tools/langchain-runpod is up to date"
-else
-  [ -x .tools/langchain-runpod/bin/python ] || "$python_bin" -m venv .tools/langchain-runpod
-  .tools/langchain-runpod/bin/python -m pip install --quiet --disable-pip-version-check --no-input -r "$lc_req"
-  echo "$lc_want" > "$lc_stamp"
-  echo ".tools/langchain-runpod ready"
-fi
-
-# boto3 for the outside S3 clients' test (test/requirements-s3-clients.txt), in a venv of its own: the clients are
-# tried as users install them, not with the worker's pins.
-s3_req="test/requirements-s3-clients.txt"
-s3_stamp=".tools/s3clients/.requirements.sha256"
-s3_want="$(sha256sum "$s3_req" | cut -d' ' -f1)"
-if [ -x .tools/s3clients/bin/python ] && [ -f "$s3_stamp" ] && [ "$(cat "$s3_stamp")" = "$s3_want" ]; then
-  echo ".tools/s3clients is up to date"
-else
-  [ -x .tools/s3clients/bin/python ] || "$python_bin" -m venv .tools/s3clients
-  .tools/s3clients/bin/python -m pip install --quiet --disable-pip-version-check --no-input -r "$s3_req"
-  echo "$s3_want" > "$s3_stamp"
-  echo ".tools/s3clients ready"
-fi
+# The AWS CLI for the S3 API tests (its botocore pin never moves the worker's).
+tool_venv awscli test/requirements-awscli.txt
+# langchain-runpod for its client test: it pins an old httpx and langchain-core.
+tool_venv langchain-runpod test/requirements-langchain-runpod.txt
+# boto3 for the outside S3 clients' test: the clients are tried as users install them.
+tool_venv s3clients test/requirements-s3-clients.txt

@@ -4,30 +4,18 @@
 // loopback, start MetaHuman OS on loopback with an environment that holds no secret of ours, then open the front
 // door on HOST:PORT. SIGTERM stops them in the reverse order. Without METAHUMAN_OS_DIR, server.ts runs alone.
 import { randomBytes } from "node:crypto";
-import { EnvError, loadWebEnv } from "../env";
-import { MetaHumanPaths, VolumeError } from "../paths";
 import { startGateway } from "../gateway/gateway-server";
 import { InFlightCalls } from "../gateway/in-flight";
 import { configureMetahumanOs, MetahumanConfigError } from "../metahuman-os/config-files";
 import { startMetahumanOs } from "../metahuman-os/process";
 import { seedFromApp } from "../metahuman-os/seed";
 import { buildApp } from "./app";
+import { loadEnvAndVolume, refuseToStart } from "./start-checks";
 
-const refuse = (message: string): never => {
-  process.stderr.write(`metahuman web pod refuses to start: ${message}\n`);
-  process.exit(1);
-};
+const refuse = (message: string): never => refuseToStart("metahuman web pod", message);
 
 async function main(): Promise<void> {
-  let env;
-  let paths;
-  try {
-    env = loadWebEnv();
-    paths = MetaHumanPaths.open(env.METAHUMAN_ROOT);
-  } catch (err) {
-    if (err instanceof EnvError || err instanceof VolumeError) return refuse(err.message);
-    throw err;
-  }
+  const { env, paths } = loadEnvAndVolume("metahuman web pod");
   const appDir = env.METAHUMAN_OS_DIR ?? refuse("METAHUMAN_OS_DIR is required (the built MetaHuman OS, e.g. /opt/metahuman-os)");
   const model = env.LLM_MODEL ?? refuse("LLM_MODEL is required (the model the endpoint serves; MetaHuman OS is configured to ask for it)");
   const seeded = seedFromApp(appDir, env.METAHUMAN_ROOT);

@@ -1,23 +1,11 @@
 // Entry point of the web pod: read and validate the env, open the volume (both fatal
 // when wrong), build the app, listen on HOST:PORT; on SIGTERM drain the chats
 // (chat-drain.ts), close, exit 0.
-import { EnvError, loadWebEnv } from "../env";
-import { MetaHumanPaths, VolumeError } from "../paths";
 import { buildApp } from "./app";
+import { loadEnvAndVolume } from "./start-checks";
 
 async function main(): Promise<void> {
-  let env;
-  let paths;
-  try {
-    env = loadWebEnv();
-    paths = MetaHumanPaths.open(env.METAHUMAN_ROOT);
-  } catch (err) {
-    if (err instanceof EnvError || err instanceof VolumeError) {
-      process.stderr.write(`metahuman web server refuses to start: ${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const { env, paths } = loadEnvAndVolume("metahuman web server");
   const app = await buildApp(
     { env, paths },
     { logger: { level: env.NODE_ENV === "production" ? "info" : "debug", redact: ["req.headers.authorization", "req.headers.cookie"] } },
