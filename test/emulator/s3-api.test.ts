@@ -12,7 +12,7 @@ import {
 import { createHash as nodeHash, createHmac } from "node:crypto";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { S3_KEY, startS3Emulator, type S3Emulator } from "./s3-fixture";
+import { failure, S3_KEY, startS3Emulator, type S3Emulator } from "./s3-fixture";
 
 let emu: S3Emulator;
 let volumeId: string;
@@ -22,16 +22,6 @@ beforeAll(async () => {
   volumeId = await emu.createVolume("EU-RO-1");
 });
 afterAll(async () => emu?.close());
-
-async function failure(promise: Promise<unknown>): Promise<S3ServiceException> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof S3ServiceException) return err;
-    throw err;
-  }
-  throw new Error("the call succeeded");
-}
 
 const md5 = (b: Buffer) => createHash("md5").update(b).digest("hex");
 

@@ -11,7 +11,7 @@ import {
   S3ServiceException, UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startS3Emulator, type S3Emulator } from "./s3-fixture";
+import { failure, startS3Emulator, type S3Emulator } from "./s3-fixture";
 
 let emu: S3Emulator;
 let volumeId: string;
@@ -23,16 +23,6 @@ beforeAll(async () => {
   otherVolume = await emu.createVolume("EU-RO-1");
 });
 afterAll(async () => emu?.close());
-
-async function failure(promise: Promise<unknown>): Promise<S3ServiceException> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof S3ServiceException) return err;
-    throw err;
-  }
-  throw new Error("the call succeeded");
-}
 
 const md5 = (b: Buffer) => createHash("md5").update(b).digest("hex");
 const fileOf = (key: string) => path.join(emu.folderOf(volumeId), ...key.split("/"));

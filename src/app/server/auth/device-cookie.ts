@@ -3,9 +3,10 @@
 // login for unknown browsers only: a known browser has a failure budget of its own, so the owner still
 // gets in while the account is under attack, even from the same proxy address as the attacker. The
 // cookie is no credential: it only says which failure budget an attempt counts against.
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { z } from "zod";
 import { cookieValues } from "../cookies";
+import { verifiedPayload } from "./signed-token";
 
 /** Cookie name over plain HTTP (development, tests). */
 export const DEVICE_COOKIE = "door_device";
@@ -36,14 +37,10 @@ export function signDevice(username: string, secret: string, nowSeconds: number,
 }
 
 function verifyDevice(token: string, secret: string, nowSeconds: number): KnownDevice | undefined {
-  const match = TOKEN_PATTERN.exec(token);
-  if (!match) return undefined;
-  const [, payload, signature] = match as unknown as [string, string, string];
-  const given = Buffer.from(signature, "base64url");
-  const expected = mac(secret, payload);
-  if (given.length !== expected.length || given.toString("base64url") !== signature || !timingSafeEqual(given, expected)) return undefined;
+  const text = verifiedPayload(token, TOKEN_PATTERN, (payload) => mac(secret, payload));
+  if (text === undefined) return undefined;
   try {
-    const parsed = payloadSchema.parse(JSON.parse(Buffer.from(payload, "base64url").toString("utf8")));
+    const parsed = payloadSchema.parse(JSON.parse(text));
     return parsed.exp > nowSeconds ? { username: parsed.u, deviceId: parsed.d } : undefined;
   } catch {
     return undefined;

@@ -2,8 +2,9 @@
 // with the same SESSION_SECRET accepts them, so no session store is shared on the volume.
 // The payload carries the account's session version (`v`) and a session id (`sid`): the
 // guard compares them with the account file, which is how a session is revoked.
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { z } from "zod";
+import { verifiedPayload } from "./signed-token";
 
 /** Cookie name over plain HTTP (development, tests). */
 export const SESSION_COOKIE = "door_session";
@@ -66,18 +67,11 @@ export function signSession(username: string, secret: string, nowSeconds: number
  */
 export function verifySession(token: string | undefined, secret: string, nowSeconds: number): Session | undefined {
   if (!token) return undefined;
-  const match = TOKEN_PATTERN.exec(token);
-  if (!match) return undefined;
-  const [, payload, signature] = match as unknown as [string, string, string];
-  const given = Buffer.from(signature, "base64url");
-  const expected = mac(secret, payload);
-  // base64url decoding ignores trailing bits: re-encoding must give back exactly what was sent.
-  if (given.length !== expected.length || given.toString("base64url") !== signature || !timingSafeEqual(given, expected)) return undefined;
+  const text = verifiedPayload(token, TOKEN_PATTERN, (payload) => mac(secret, payload));
+  if (text === undefined) return undefined;
   let parsed: z.infer<typeof payloadSchema>;
   try {
-    const json = Buffer.from(payload, "base64url");
-    if (json.toString("base64url") !== payload) return undefined;
-    parsed = payloadSchema.parse(JSON.parse(json.toString("utf8")));
+    parsed = payloadSchema.parse(JSON.parse(text));
   } catch {
     return undefined;
   }
