@@ -46,8 +46,8 @@ export class LocalPulumi {
       PULUMI_HOME: path.join(options.dir, "home"),
       PULUMI_BACKEND_URL: `file://${path.join(options.dir, "state")}`,
       PULUMI_CONFIG_PASSPHRASE: options.passphrase,
-      // What docs/deploy.md's steps against the emulator export, nothing more: the Node.js runtime type-checks the
-      // program with ts-node as it does for a person running `pulumi up` and in the workflows.
+      // What docs/deploy.md's steps against the emulator export, nothing more: the Node.js runtime runs the program
+      // with ts-node as it does for a person running `pulumi up` and in the workflows.
       PULUMI_SKIP_UPDATE_CHECK: "true",
       PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
       ...options.env,

@@ -94,9 +94,11 @@ describe("a client that leaves early", () => {
     while (!preparing) await new Promise((r) => setTimeout(r, 5));
     socket.destroy();
     const auditFile = path.join(running.root, "logs", "audit", `${dayOf(new Date())}.jsonl`);
+    // The audit log is appended to: wait for a whole line (the file can exist before its first line is written).
     const until = Date.now() + 10_000;
-    while (!fs.existsSync(auditFile) && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
-    const audit = fs.readFileSync(auditFile, "utf8").trim().split("\n").map((line) => JSON.parse(line));
+    const wholeLines = () => (fs.existsSync(auditFile) ? fs.readFileSync(auditFile, "utf8") : "").split("\n").slice(0, -1);
+    while (wholeLines().length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
+    const audit = wholeLines().map((line) => JSON.parse(line));
     expect(audit.filter((line) => line.event === "chat")).toMatchObject([{ outcome: "aborted" }]);
     expect(ended).toEqual(["aborted"]);
     const episodicDir = path.join(running.root, "users", "ada", "memory", "episodic");

@@ -121,8 +121,8 @@ export class PulumiProject {
     const stack = options.stack ?? `e2e-${randomBytes(4).toString("hex")}`;
     // Only what docs/deploy.md's "The same steps against the local emulator" exports (the backend, the passphrase, the
     // update check, plugin acquisition, the emulator's URLs and key, PATH), and nothing that changes how Pulumi runs
-    // the program: its Node.js runtime type-checks it with ts-node and the repository's tsconfig.json, as for a
-    // user and in the workflows. PULUMI_HOME only moves ~/.pulumi into the throwaway directory, as a fresh machine has it.
+    // the program: its Node.js runtime runs it with ts-node and src/tsconfig.json, as for a user and in the workflows.
+    // PULUMI_HOME only moves ~/.pulumi into the throwaway directory, as a fresh machine has it.
     const env: NodeJS.ProcessEnv = {
       ...withoutRunpodAndPulumiVars(process.env),
       PATH: `${PULUMI_BIN_DIR}${path.delimiter}${process.env.PATH ?? ""}`,

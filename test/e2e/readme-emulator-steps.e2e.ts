@@ -2,7 +2,7 @@
 // are read out of docs/deploy.md and run as written by bash, in a throwaway directory laid out like a clone (Pulumi.yaml
 // copied; src, node_modules, package.json, tsconfig.json and .tools linked), with a fresh HOME and none of the
 // developer's RUNPOD_* or PULUMI_* variables. Nothing is added to how Pulumi runs the program: its Node.js runtime
-// type-checks it with ts-node, as for a user. The only thing the test adds is a check after each line (a line that
+// runs it with ts-node and src/tsconfig.json, as for a user. The only thing the test adds is a check after each line (a line that
 // fails stops the run, naming itself) and, after the last line, a look at what the emulator holds.
 //
 // The doc's emulator listens on the fixed port 8787. Where the kernel allows it (root, or user namespaces), the
@@ -82,7 +82,7 @@ describe(`${DOC}: ${SECTION.replace(/^#+ /, "")}`, () => {
     for (const step of ["npm run emulator -- --no-endpoint &", "pulumi stack init local", "pulumi preview", "pulumi up --yes", "pulumi stack output --json", "pulumi destroy --yes --exclude-protected"]) {
       expect(text, `${DOC}'s block lost "${step}"`).toContain(step);
     }
-    // Nothing in it tells Pulumi's Node.js runtime to skip type checking.
+    // Nothing in it changes how Pulumi's Node.js runtime runs the program.
     expect(text).not.toMatch(/TRANSPILE_ONLY|typeCheck/i);
   });
 

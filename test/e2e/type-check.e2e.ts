@@ -1,8 +1,9 @@
-// Pulumi's Node.js runtime type-checks the program (ts-node with the repository's tsconfig.json) before it runs it,
-// for a user, in the workflows and in this suite alike: a type error that `tsc --noEmit` might not see the same way
-// fails `pulumi preview`. Here a project whose entry point is the real program plus one type error must fail to
-// preview with the compiler's message, and the same project without the error must preview.
-import { readFile, writeFile } from "node:fs/promises";
+// How Pulumi's Node.js runtime runs the program: ts-node, started in src/ (Pulumi.yaml's `main`), with src/tsconfig.json,
+// which extends the repository's compiler options and tells ts-node to transpile only. The type check is
+// `npm run typecheck` (test/infra/pulumi-runtime-options.test.ts checks that it covers every file the program reaches);
+// a preview no longer repeats it. Here a project whose entry point is the real program plus one probe line shows what
+// the runtime does with it, through the real CLI and language host.
+import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { PulumiProject, startEmulator, type RunningEmulator } from "./harness";
@@ -21,23 +22,37 @@ afterAll(async () => {
   await emu?.close();
 });
 
+// The probe gets a folder of its own beside src/, with a copy of src/tsconfig.json, so the runtime starts it the way it
+// starts src/index.ts (in the entry point's folder, reading the tsconfig.json there).
 async function useEntryPoint(source: string): Promise<void> {
-  await writeFile(path.join(project.projectDir, "probe.ts"), source);
+  const probeDir = path.join(project.projectDir, "probe");
+  await mkdir(probeDir, { recursive: true });
+  await writeFile(path.join(probeDir, "probe.ts"), source);
+  await copyFile(path.join(project.projectDir, "src", "tsconfig.json"), path.join(probeDir, "tsconfig.json"));
   const yaml = await readFile(path.join(project.projectDir, "Pulumi.yaml"), "utf8");
-  await writeFile(path.join(project.projectDir, "Pulumi.yaml"), yaml.replace(/^main: .*$/m, "main: probe.ts"));
+  await writeFile(path.join(project.projectDir, "Pulumi.yaml"), yaml.replace(/^main: .*$/m, "main: probe/probe.ts"));
 }
 
-it("fails the preview on a type error in the program, with the compiler's message", async () => {
-  await useEntryPoint(`export * from "./src/index";\nexport const probe: number = "not a number";\n`);
-  const preview = await project.run(["preview"]);
-  expect(preview.code, preview.output).not.toBe(0);
-  expect(preview.output).toContain("Unable to compile TypeScript");
-  expect(preview.output).toMatch(/probe\.ts\(2,14\): error TS2322/);
-});
-
-it("previews the same entry point once the error is gone", async () => {
-  await useEntryPoint(`export * from "./src/index";\nexport const probe: number = 42;\n`);
+it("runs the program with the repository's compiler options and does not repeat the type check", async () => {
+  // The repository's target (ES2022) defines class fields (useDefineForClassFields): a subclass's bare field
+  // declaration resets what the parent's constructor set. The runtime's defaults without a tsconfig.json (ES2020)
+  // assign instead, and the parent's value would survive.
+  await useEntryPoint(
+    `export * from "../src/index";\n` +
+      `class Parent { field: string | undefined; constructor() { this.field = "parent"; } }\n` +
+      `class Child extends Parent { declare readonly marker: never; override field?: string; }\n` +
+      `export const fieldSemantics = new Child().field === undefined ? "define" : "assign";\n` +
+      `export const typeErrorNotChecked: number = "tsc reports this; the runtime does not";\n`,
+  );
   const preview = await project.run(["preview"]);
   expect(preview.code, preview.output).toBe(0);
-  expect(preview.output).toContain("probe");
+  expect(preview.output).toMatch(/fieldSemantics\s*:\s*"define"/);
+  expect(preview.output).not.toContain("Unable to compile TypeScript");
+});
+
+it("fails the preview on a syntax error, with the compiler's message", async () => {
+  await useEntryPoint(`export * from "../src/index";\nexport const probe: number = (1 + ;\n`);
+  const preview = await project.run(["preview"]);
+  expect(preview.code, preview.output).not.toBe(0);
+  expect(preview.output).toMatch(/probe\.ts\(2,\d+\): error TS1109|Expression expected/);
 });
