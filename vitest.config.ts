@@ -3,8 +3,8 @@ import { defineConfig } from "vitest/config";
 
 // vitest's own default is one fork fewer than the cores: a single fork on a 2-core machine, which then waits for
 // every worker process, browser and schemathesis run one file at a time. Many files wait more than they compute, so
-// at least two forks run at once (VITEST_FORKS sets how many).
-const forks = Number(process.env.VITEST_FORKS) || Math.max(2, os.availableParallelism() - 1);
+// three forks run at once on 2 cores, beside pytest and the e2e suite (scripts/test.sh); VITEST_FORKS sets how many.
+const forks = Number(process.env.VITEST_FORKS) || Math.max(3, os.availableParallelism() + 1);
 
 export default defineConfig({
   test: {
