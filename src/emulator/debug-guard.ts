@@ -1,12 +1,12 @@
 // The emulator's own routes under /_emulator/ (test controls and inspection) answer only requests addressed to
 // loopback by name: a web page the developer opens could otherwise reach them through DNS rebinding (its own host
-// name resolving to 127.0.0.1, its Host header still its own). The two that return what others sent or hold
-// (/_emulator/state: the pods' env, session secret and API key included; /_emulator/requests: recorded bodies)
-// also need the emulator's key, as RunPod's own API does.
+// name resolving to 127.0.0.1, its Host header still its own). The three that return what others sent or hold
+// (/_emulator/state: the pods' env, session secret and API key included; /_emulator/requests: recorded bodies;
+// /_emulator/jobs: every job's input, a person's chats) also need the emulator's key, as RunPod's own API does.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
 const LOOPBACK_NAMES = new Set(["127.0.0.1", "localhost", "[::1]"]);
-const KEYED = new Set(["/_emulator/state", "/_emulator/requests"]);
+const KEYED = new Set(["/_emulator/state", "/_emulator/requests", "/_emulator/jobs"]);
 
 /** The host name of a Host header ("127.0.0.1:8787" → "127.0.0.1", "[::1]:80" → "[::1]"), or undefined. */
 function hostName(header: string | undefined): string | undefined {

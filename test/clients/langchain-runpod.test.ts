@@ -42,7 +42,7 @@ describe("langchain-runpod against npm run emulator", () => {
     // ChatRunPod folds the chat into one prompt ("System: ...\nUser: ..."); the echo engine answers it word by word.
     expect(answers.chat).toBe("System: be brief User: a chat from langchain");
     // What reached the worker: worker-vllm's prompt field, never our messages.
-    const jobs = (await (await fetch(`${emu.origin}/_emulator/jobs?endpointId=${emu.endpointId}`)).json()) as Array<{ status: string; input: Record<string, unknown> }>;
+    const jobs = (await (await fetch(`${emu.origin}/_emulator/jobs?endpointId=${emu.endpointId}`, { headers: { authorization: `Bearer ${emu.apiKey}` } })).json()) as Array<{ status: string; input: Record<string, unknown> }>;
     expect(jobs).toHaveLength(3);
     for (const job of jobs) {
       expect(job.status).toBe("COMPLETED");

@@ -16,7 +16,7 @@ describe("the official openai client on the OpenAI route of npm run emulator", (
   let emu: EmulatorCommand;
   let client: OpenAI;
   let model: string;
-  const jobs = async (): Promise<JobView[]> => (await (await fetch(`${emu.origin}/_emulator/jobs?endpointId=${emu.endpointId}`)).json()) as JobView[];
+  const jobs = async (): Promise<JobView[]> => (await (await fetch(`${emu.origin}/_emulator/jobs?endpointId=${emu.endpointId}`, { headers: { authorization: `Bearer ${emu.apiKey}` } })).json()) as JobView[];
 
   beforeAll(async () => {
     emu = await startEmulatorCommand({ env: { ECHO_TOKEN_DELAY_MS: "20" } });

@@ -51,7 +51,7 @@ describe("runpod-python's Endpoint client against npm run emulator", () => {
     expect(output).toMatch(new RegExp(`\\b${EXPECTED_TESTS} passed\\b`));
     expect(output).not.toMatch(/skipped|xfail/);
     // The emulator saw the SDK's own requests: the cancel and the purge went through, as jobs and in /health.
-    const jobs = (await (await fetch(`${emu.origin}/_emulator/jobs?endpointId=${emu.endpointId}`)).json()) as Array<{ status: string }>;
+    const jobs = (await (await fetch(`${emu.origin}/_emulator/jobs?endpointId=${emu.endpointId}`, { headers: { authorization: `Bearer ${emu.apiKey}` } })).json()) as Array<{ status: string }>;
     expect(jobs.filter((j) => j.status === "CANCELLED")).toHaveLength(1);
   }, 180_000);
 });

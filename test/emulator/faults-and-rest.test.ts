@@ -74,9 +74,9 @@ function getWithHost(path: string, host: string, key?: string): Promise<{ status
   });
 }
 
-it("/_emulator/state and /_emulator/requests need the emulator's key and a loopback Host (issue 18 L9)", async () => {
+it("/_emulator/state, /_emulator/requests and /_emulator/jobs need the emulator's key and a loopback Host (issue 18 L9)", async () => {
   await emu.client().pods.create({ name: "p", image: "i", cpu: { id: "cpu3g", vcpuCount: 2 }, env: { SESSION_SECRET: "do-not-leak-0123456789" } });
-  for (const path of ["/_emulator/state", "/_emulator/requests"]) {
+  for (const path of ["/_emulator/state", "/_emulator/requests", "/_emulator/jobs"]) {
     const none = await emu.call("GET", path, undefined, null);
     expect(none.status, path).toBe(401);
     expect(none.body.detail).toBe(`${path} needs the emulator's key: Authorization: Bearer <RUNPOD_API_KEY>`);

@@ -26,7 +26,7 @@ afterEach(async () => {
 const provider = (e: RunningEmulator, extra: Record<string, unknown> = {}) =>
   createRunpodServerlessProvider({ endpointId: e.endpoint.id, apiKey: API_KEY, baseURL: e.serverlessUrl, retryBaseMs: 5, ...extra });
 const jobs = async (e: RunningEmulator): Promise<Array<{ id: string; status: string; input: any }>> =>
-  (await fetch(`${e.origin}/_emulator/jobs?endpointId=${e.endpoint.id}`)).json() as never;
+  (await fetch(`${e.origin}/_emulator/jobs?endpointId=${e.endpoint.id}`, { headers: { authorization: `Bearer ${API_KEY}` } })).json() as never;
 const fault = (e: RunningEmulator, body: Record<string, unknown>) =>
   fetch(`${e.origin}/_emulator/job-faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 const collect = async (it: AsyncIterable<LLMStreamEvent>) => {

@@ -33,7 +33,7 @@ export async function startEmulator(jobs: JobSystemOptions = {}, endpoint: Parti
 
 /** The emulator's record of the endpoint's jobs (its test-only view), newest last. */
 export async function listJobs<T = unknown>(emu: RunningEmulator): Promise<T[]> {
-  return (await fetch(`${emu.origin}/_emulator/jobs?endpointId=${emu.endpoint.id}`)).json() as Promise<T[]>;
+  return (await fetch(`${emu.origin}/_emulator/jobs?endpointId=${emu.endpoint.id}`, { headers: { authorization: `Bearer ${API_KEY}` } })).json() as Promise<T[]>;
 }
 
 export async function call(

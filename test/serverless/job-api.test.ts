@@ -182,9 +182,9 @@ describe("job API", () => {
     // Inspection answers at most `limit` jobs (1000 at most), the newest.
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await call(emu, "POST", "/run", { input: { messages } })).body.id);
-    const newest = (await (await fetch(`${emu.origin}/_emulator/jobs?limit=2`)).json()) as Array<{ id: string }>;
+    const newest = (await (await fetch(`${emu.origin}/_emulator/jobs?limit=2`, { headers: { authorization: `Bearer ${API_KEY}` } })).json()) as Array<{ id: string }>;
     expect(newest.map((j) => j.id)).toEqual(ids.slice(1));
-    expect((await fetch(`${emu.origin}/_emulator/jobs?limit=1001`)).status).toBe(400);
+    expect((await fetch(`${emu.origin}/_emulator/jobs?limit=1001`, { headers: { authorization: `Bearer ${API_KEY}` } })).status).toBe(400);
   });
 
   it("POSTs the final status to a loopback webhook, retrying an answer that is not 2xx; refuses other webhooks", async () => {

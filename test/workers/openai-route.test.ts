@@ -23,7 +23,7 @@ interface JobView {
 }
 
 async function jobsOf(origin: string, endpointId: string): Promise<JobView[]> {
-  const res = await fetch(`${origin}/_emulator/jobs?endpointId=${endpointId}`);
+  const res = await fetch(`${origin}/_emulator/jobs?endpointId=${endpointId}`, { headers: { authorization: `Bearer ${API_KEY}` } });
   return (await res.json()) as JobView[];
 }
 
@@ -291,7 +291,7 @@ describe("OpenAI route options and failures (in-process handlers)", () => {
       const slow = await post("slow");
       expect(slow.status).toBe(504);
       expect((await slow.json()).error.code).toBe("job_wait_exceeded");
-      const jobs = (await (await fetch(`${origin}/_emulator/jobs`)).json()) as JobView[];
+      const jobs = (await (await fetch(`${origin}/_emulator/jobs`, { headers: { authorization: `Bearer ${API_KEY}` } })).json()) as JobView[];
       expect(jobs.map((j) => j.status)).toEqual(["FAILED", "CANCELLED"]);
     } finally {
       await closeApp(app);
@@ -316,7 +316,7 @@ describe("OpenAI route options and failures (in-process handlers)", () => {
       ).rejects.toThrow();
       expect(seen.length).toBeGreaterThan(0);
       expect(seen.length).toBeLessThan(40);
-      const [job] = (await (await fetch(`${origin}/_emulator/jobs`)).json()) as JobView[];
+      const [job] = (await (await fetch(`${origin}/_emulator/jobs`, { headers: { authorization: `Bearer ${API_KEY}` } })).json()) as JobView[];
       expect(job!.status).toBe("IN_PROGRESS");
       const done = await waitForJob(origin, "ep-openai", (j) => j.status !== "IN_PROGRESS");
       expect(done?.status).toBe("COMPLETED");

@@ -109,7 +109,7 @@ describe("real SDK workers", () => {
     // job, so it ends at its execution timeout, as it would on RunPod. What must hold is everything around it.
     const deep = await runRaw(`{"input":{"prompt":"hi","x":${deepLists(50_000)}},"policy":{"executionTimeout":5000}}`);
     expect(deep.status).toBe(200);
-    const jobs = await fetch(`${emu.origin}/_emulator/jobs?endpointId=${emu.endpoint.id}`);
+    const jobs = await fetch(`${emu.origin}/_emulator/jobs?endpointId=${emu.endpoint.id}`, { headers: { authorization: `Bearer ${API_KEY}` } });
     expect(jobs.status).toBe(200);
     const text = await jobs.text();
     expect(text).toContain(deep.body.id);
@@ -117,7 +117,7 @@ describe("real SDK workers", () => {
     const done = await call(emu, "GET", `/status-sync/${deep.body.id}?wait=20000`);
     expect(["TIMED_OUT", "FAILED"]).toContain(done.body.status);
     expect((await provider().generate([{ role: "user", content: "after the deep one" }], { maxTokens: 8 })).content).toContain("after the deep one");
-    expect((await fetch(`${emu.origin}/_emulator/jobs`)).status).toBe(200);
+    expect((await fetch(`${emu.origin}/_emulator/jobs`, { headers: { authorization: `Bearer ${API_KEY}` } })).status).toBe(200);
   });
 
   it("scales to zero after the idle timeout, and the next job cold-starts a new worker", async () => {
