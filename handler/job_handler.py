@@ -161,7 +161,7 @@ class JobHandler:
         request = parse_job_input(job_input, engine.max_model_len, self._config.served_models)
         if request.kind == "openai_models":
             return request, None, 0
-        prompt = await engine.prepare(request.messages)
+        prompt = await engine.prepare(request.messages, raw_prompt=request.raw_prompt)
         max_tokens = resolve_max_tokens(request, prompt.prompt_tokens, engine.max_model_len,
                                         self._config.default_max_tokens)
         return request, prompt, max_tokens

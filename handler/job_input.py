@@ -5,8 +5,9 @@ sampling_params?, apply_chat_template?, use_openai_format?, max_batch_size?, min
 batch_size_growth_factor?}`: our own fields, what MetaHuman OS's RunPod client sends (`model`, `format: "json"`),
 and worker-vllm's request fields: `prompt` (text; one of `prompt` and `messages`), its `sampling_params` object
 (a setting may be given there or at the top level, not both), and its template and stream-batching settings,
-checked and accepted (this worker always runs a prompt as one user turn through the model's chat template, and
-batches its stream by STREAM_BATCH_TOKENS).
+checked and accepted. As in worker-vllm, a `prompt` goes to the model as it is (a text the model continues) unless
+`apply_chat_template` is true, when it becomes one user turn of a chat; `messages` always go through the model's
+chat template. The stream is batched by STREAM_BATCH_TOKENS.
 OpenAI input: `{openai_route: "/v1/chat/completions" | "/v1/models", openai_input: {...}}`.
 `model` (both kinds) must name the served model or one of its aliases (MODEL_ALIASES).
 Unknown fields are rejected; every error names the field, the value and what is allowed.
@@ -64,6 +65,9 @@ class ChatRequest:
     """`format: "json"` (OpenAI: `response_format: {type: "json_object"}`): the answer is one JSON value."""
     extra_sampling: Dict[str, Any] = field(default_factory=dict)
     """Validated EXTRA_SAMPLING_FIELDS from `sampling_params`, by vLLM's own names."""
+    raw_prompt: Optional[str] = None
+    """worker-vllm's `prompt` without `apply_chat_template: true`: the text the model continues, with no chat
+    template. `messages` then holds the same text as one user turn, for engines that only read chats (echo)."""
 
 
 def _fail(field: str, value: Any, allowed: str) -> InputError:
@@ -321,7 +325,7 @@ def _prompt_messages(data: Mapping[str, Any]) -> List[Message]:
 def _parse_native(data: Mapping[str, Any], max_model_len: int, served_models: Sequence[str]) -> ChatRequest:
     _reject_unknown(data, NATIVE_FIELDS, "input")
     messages = _prompt_messages(data)
-    _flag(data.get("apply_chat_template"), "input.apply_chat_template")
+    chat_template = _flag(data.get("apply_chat_template"), "input.apply_chat_template")
     _flag(data.get("use_openai_format"), "input.use_openai_format")
     _batching(data)
     _check_model(data.get("model"), "input.model", served_models)
@@ -345,6 +349,7 @@ def _parse_native(data: Mapping[str, Any], max_model_len: int, served_models: Se
         json_output=json_output,
         extra_sampling={name: _EXTRA_SAMPLING_CHECKS[name](settings[name][1], settings[name][0])
                         for name in EXTRA_SAMPLING_FIELDS if name in settings},
+        raw_prompt=data["prompt"] if "prompt" in data and not chat_template else None,
     )
 
 

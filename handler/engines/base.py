@@ -44,7 +44,9 @@ class Engine(Protocol):
     model_name: str
     max_model_len: int
 
-    async def prepare(self, messages: Sequence[Message]) -> PreparedPrompt: ...
+    async def prepare(self, messages: Sequence[Message], raw_prompt: Optional[str] = None) -> PreparedPrompt:
+        """The chat through the model's template, or `raw_prompt` as it is when one is given."""
+        ...
 
     def generate(self, prompt: PreparedPrompt, params: GenerationParams,
                  request_id: str) -> AsyncIterator[EngineDelta]: ...

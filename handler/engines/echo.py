@@ -37,7 +37,8 @@ class EchoEngine:
         self.aborted: List[str] = []
         """Request ids aborted so far, in order (tests read it)."""
 
-    async def prepare(self, messages: Sequence[Message]) -> PreparedPrompt:
+    async def prepare(self, messages: Sequence[Message], raw_prompt: Optional[str] = None) -> PreparedPrompt:
+        # A raw prompt is also `messages`' one user turn: echoed the same way.
         prompt_tokens = sum(len(message["content"].split()) for message in messages)
         last_user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
         return PreparedPrompt(prompt_tokens=prompt_tokens, payload=last_user.split())

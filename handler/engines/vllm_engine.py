@@ -104,7 +104,11 @@ class VllmEngine:
             self._tokenizer = self._engine.get_tokenizer()  # a plain method in vLLM 0.33
         return self._tokenizer
 
-    async def prepare(self, messages: Sequence[Message]) -> PreparedPrompt:
+    async def prepare(self, messages: Sequence[Message], raw_prompt: Optional[str] = None) -> PreparedPrompt:
+        if raw_prompt is not None:
+            # A text prompt as vLLM itself tokenizes one (its default special tokens: one BOS where the model has it).
+            ids = list(self._get_tokenizer().encode(raw_prompt, add_special_tokens=True))
+            return PreparedPrompt(prompt_tokens=len(ids), payload=ids)
         ids = build_prompt_token_ids(self._get_tokenizer(), messages)
         return PreparedPrompt(prompt_tokens=len(ids), payload=ids)
 

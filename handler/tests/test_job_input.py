@@ -141,8 +141,21 @@ def test_worker_vllm_prompt_is_one_user_turn():
                                "max_batch_size": 50, "min_batch_size": 1, "batch_size_growth_factor": 3,
                                "sampling_params": {"max_tokens": 20, "temperature": 0}}, 100)
     assert request.messages == [{"role": "user", "content": "Tell me a joke"}]
+    assert request.raw_prompt is None  # apply_chat_template: true: the chat template runs
     assert request.max_tokens == 20
     assert request.temperature == 0.0
+
+
+@pytest.mark.parametrize("flags", [{}, {"apply_chat_template": False}])
+def test_worker_vllm_prompt_without_the_template_flag_is_raw_text(flags):
+    # worker-vllm's default: a text prompt reaches the model as it is, for the model to continue.
+    request = parse_job_input({"prompt": "Once upon a time", **flags}, 100)
+    assert request.raw_prompt == "Once upon a time"
+    assert request.messages == [{"role": "user", "content": "Once upon a time"}]
+
+
+def test_messages_always_go_through_the_template():
+    assert parse_job_input({"messages": USER, "apply_chat_template": False}, 100).raw_prompt is None
 
 
 @pytest.mark.parametrize("raw, message", [

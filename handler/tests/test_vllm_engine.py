@@ -61,6 +61,25 @@ async def test_prompt_is_token_ids_with_exactly_one_bos(fake_vllm, vllm_handler)
     assert call["request_id"] == "job-bos"
 
 
+async def test_a_raw_prompt_reaches_vllm_as_text_tokenized_without_a_chat_template(fake_vllm, vllm_handler):
+    # worker-vllm's `prompt` without apply_chat_template: vLLM tokenizes the text as it is (one BOS, no roles).
+    [output] = await run_job(vllm_handler, {"prompt": "Once", "max_tokens": 5})
+    [call] = fake_vllm.RECORD["generate"]
+    ids = call["prompt"]["prompt_token_ids"]
+    from vllm import FakeTokenizer
+    assert ids == FakeTokenizer().encode("Once", add_special_tokens=True)
+    assert output["usage"]["input"] == len(ids) == 5  # BOS + 4 characters: no role markers
+
+
+async def test_a_prompt_with_apply_chat_template_is_one_templated_user_turn(fake_vllm, vllm_handler):
+    await run_job(vllm_handler, {"prompt": "Once", "apply_chat_template": True, "max_tokens": 5})
+    [call] = fake_vllm.RECORD["generate"]
+    from engines.vllm_engine import build_prompt_token_ids
+    from vllm import FakeTokenizer
+    expected = build_prompt_token_ids(FakeTokenizer(), [{"role": "user", "content": "Once"}])
+    assert call["prompt"]["prompt_token_ids"] == expected != FakeTokenizer().encode("Once")
+
+
 async def test_streaming_deltas_are_batched(fake_vllm, vllm_handler):
     outputs = await run_job(vllm_handler, {"messages": USER, "max_tokens": 10, "stream": True})
     assert [o["choices"][0]["tokens"][0] for o in outputs] == ["Hello", ", world"]
