@@ -7,7 +7,8 @@ and worker-vllm's request fields: `prompt` (text; one of `prompt` and `messages`
 (a setting may be given there or at the top level, not both), and its template and stream-batching settings,
 checked and accepted. As in worker-vllm, a `prompt` goes to the model as it is (a text the model continues) unless
 `apply_chat_template` is true, when it becomes one user turn of a chat; `messages` always go through the model's
-chat template. The stream is batched by STREAM_BATCH_TOKENS.
+chat template. `use_openai_format` is checked and, as in worker-vllm (which reads it and never uses it), changes
+nothing. The stream is batched by STREAM_BATCH_TOKENS.
 OpenAI input: `{openai_route: "/v1/chat/completions" | "/v1/models", openai_input: {...}}`.
 `model` (both kinds) must name the served model or one of its aliases (MODEL_ALIASES).
 Unknown fields are rejected; every error names the field, the value and what is allowed.
