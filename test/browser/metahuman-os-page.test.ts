@@ -173,6 +173,13 @@ describe("MetaHuman OS's page through the door", () => {
       });
       expect(spawn.status).toBe(404);
       expect(spawn.body).toContain("no web terminal");
+      // Nor its command line, whose failed spawn of `tsx` (not on the image's PATH) ended MetaHuman OS and the pod.
+      const command = await page.evaluate(async () => {
+        const response = await fetch("/api/execute", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ command: "status" }) });
+        return { status: response.status, body: await response.text() };
+      });
+      expect(command.status).toBe(404);
+      expect(command.body).toContain("no MetaHuman OS command line");
       expect((await page.evaluate(async () => (await fetch("/api/auth/me")).status))).toBe(200);
       expect(pod.proc.exitCode).toBeNull();
 

@@ -24,7 +24,8 @@ describe("the front door with MetaHuman OS", () => {
 
   beforeAll(async () => {
     emu = await startEmulator({ executor: "in-process" });
-    pod = await startPod(emu);
+    // The image's PATH: Node and the system's tools, no node_modules/.bin (so no `tsx` for MetaHuman OS to spawn).
+    pod = await startPod(emu, { env: { PATH: `${path.dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin` } });
   }, 120_000);
   afterAll(async () => {
     await pod?.stop();
@@ -50,6 +51,20 @@ describe("the front door with MetaHuman OS", () => {
     const password = metahumanOsPassword("ada", TEST_SECRET);
     for (const { file, text: content } of filesUnder(pod.root)) expect(content.includes(password), file).toBe(false);
     expect(pod.output()).not.toContain(password);
+  });
+
+  it("answers the owner's POST /api/execute (MetaHuman OS's command line) with a 404 in words, and MetaHuman OS keeps running", async () => {
+    let cookie = await doorLogin(pod.url);
+    cookie = withCookies(cookie, await fetch(`${pod.url}/api/auth/me`, { headers: { cookie } }));
+    const before = pod.metahumanPid();
+    const response = await post(`${pod.url}/api/execute`, { command: "status" }, cookie);
+    expect(response.status).toBe(404);
+    expect(await response.text()).toContain("There is no MetaHuman OS command line on this pod.");
+    // Its spawn of `tsx` fails on this PATH and, unhandled, used to end MetaHuman OS and the pod with it.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(pod.proc.exitCode).toBeNull();
+    expect(pod.metahumanPid()).toBe(before);
+    expect((await me(pod.url, cookie)).response.status).toBe(200);
   });
 
   it("ends the door's session when the person logs out through MetaHuman OS's own POST /api/auth/logout", async () => {

@@ -47,6 +47,14 @@ export const CLOSED_ROUTES = [
  */
 export const NO_TERMINAL_ROUTES = ["/api/terminal"];
 
+/**
+ * MetaHuman OS's POST /api/execute runs its command line (`tsx <METAHUMAN_ROOT>/packages/cli/src/mh-new.ts <command>`)
+ * for the owner. The pod has neither: its build holds no packages/cli, and the image's PATH has no `tsx`, where
+ * MetaHuman OS does not handle the failed spawn either: one request ended its process and the pod (measured). A 404 in
+ * words instead.
+ */
+export const NO_COMMAND_LINE_ROUTES = ["/api/execute"];
+
 const pathOf = (url: string) => {
   const q = url.indexOf("?");
   let p = q >= 0 ? url.slice(0, q) : url;
@@ -77,6 +85,9 @@ export const metahumanOsDoor: FastifyPluginAsync<DoorOptions> = async (app, { ct
     }
     if (NO_TERMINAL_ROUTES.some((closed) => route === closed || route.startsWith(`${closed}/`))) {
       throw new HttpError(404, "There is no web terminal on this pod.");
+    }
+    if (NO_COMMAND_LINE_ROUTES.some((closed) => route === closed || route.startsWith(`${closed}/`))) {
+      throw new HttpError(404, "There is no MetaHuman OS command line on this pod.");
     }
     if (request.metahumanSessionProblem) throw request.metahumanSessionProblem;
     if (!request.metahumanSession) {
