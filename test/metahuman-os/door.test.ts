@@ -53,13 +53,19 @@ describe("the front door with MetaHuman OS", () => {
     expect(pod.output()).not.toContain(password);
   });
 
-  it("answers the owner's POST /api/execute (MetaHuman OS's command line) with a 404 in words, and MetaHuman OS keeps running", async () => {
+  it("answers the owner's POST /api/execute and /api/process-stream (MetaHuman OS's command line, a shell) with a 404 in words, and MetaHuman OS keeps running", async () => {
     let cookie = await doorLogin(pod.url);
     cookie = withCookies(cookie, await fetch(`${pod.url}/api/auth/me`, { headers: { cookie } }));
     const before = pod.metahumanPid();
     const response = await post(`${pod.url}/api/execute`, { command: "status" }, cookie);
     expect(response.status).toBe(404);
     expect(await response.text()).toContain("There is no MetaHuman OS command line on this pod.");
+    // Nor its process stream: bash with any arguments, as the user whose door process holds the RunPod key.
+    const shell = await post(`${pod.url}/api/process-stream`, { command: "bash", args: ["-c", "cat /proc/*/environ"] }, cookie);
+    expect(shell.status).toBe(404);
+    const shellText = await shell.text();
+    expect(shellText).toContain("There is no MetaHuman OS command line on this pod.");
+    expect(shellText).not.toContain(TEST_SECRET);
     // Its spawn of `tsx` fails on this PATH and, unhandled, used to end MetaHuman OS and the pod with it.
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(pod.proc.exitCode).toBeNull();

@@ -48,12 +48,15 @@ export const CLOSED_ROUTES = [
 export const NO_TERMINAL_ROUTES = ["/api/terminal"];
 
 /**
- * MetaHuman OS's POST /api/execute runs its command line (`tsx <METAHUMAN_ROOT>/packages/cli/src/mh-new.ts <command>`)
- * for the owner. The pod has neither: its build holds no packages/cli, and the image's PATH has no `tsx`, where
- * MetaHuman OS does not handle the failed spawn either: one request ended its process and the pod (measured). A 404 in
- * words instead.
+ * MetaHuman OS's routes that run a program the request names, for the owner:
+ * - POST /api/execute runs its command line (`tsx <METAHUMAN_ROOT>/packages/cli/src/mh-new.ts <command>`). The pod has
+ *   neither: its build holds no packages/cli, and the image's PATH has no `tsx`, where MetaHuman OS does not handle
+ *   the failed spawn: one request ended its process and the pod (measured).
+ * - POST /api/process-stream runs `bash`, `node`, `python3`… with any arguments and environment: a shell, and one
+ *   that runs as the same user as the door, whose environment holds the RunPod key and the session secret.
+ * No shell through the door: a 404 in words.
  */
-export const NO_COMMAND_LINE_ROUTES = ["/api/execute"];
+export const NO_COMMAND_LINE_ROUTES = ["/api/execute", "/api/process-stream"];
 
 const pathOf = (url: string) => {
   const q = url.indexOf("?");
