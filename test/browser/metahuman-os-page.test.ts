@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { PASSWORD } from "../app/helpers";
 import { waitFor } from "../app/server-child";
-import { startPod, type RunningPod } from "../metahuman-os/pod-fixture";
-import { listJobs, startEmulator, type RunningEmulator } from "../serverless/emulator-fixture";
+import { startPod, stopPodAndEmulator, workersEmulator, type RunningPod } from "../metahuman-os/pod-fixture";
+import { listJobs, type RunningEmulator } from "../serverless/emulator-fixture";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
@@ -105,15 +105,12 @@ describe("MetaHuman OS's page through the door", () => {
   let podListeningAt: number;
 
   beforeAll(async () => {
-    emu = await startEmulator({ executor: "workers", workerPollWaitMs: 1000, workers: { idleTimeoutMs: 30_000, env: { ECHO_TOKEN_DELAY_MS: "0" } } }, { workersMax: 2 });
+    emu = await workersEmulator("chat", 30_000);
     podStartedAt = Date.now();
     pod = await startPod(emu);
     podListeningAt = Date.now();
   }, 120_000);
-  afterAll(async () => {
-    await pod?.stop();
-    await emu?.close();
-  });
+  afterAll(() => stopPodAndEmulator(pod, emu));
 
   it("logs the owner in at the door, and MetaHuman OS's chat answers with the echo worker's words, stored under profiles/ada", async () => {
     const context = await browser.newContext();
@@ -225,14 +222,10 @@ describe("the stop button in MetaHuman OS's page", () => {
   let pod: RunningPod;
 
   beforeAll(async () => {
-    // Slow words, so that the chat's first job is still running when the person stops it.
-    emu = await startEmulator({ executor: "workers", workerPollWaitMs: 1000, workers: { idleTimeoutMs: 30_000, env: { ECHO_TOKEN_DELAY_MS: "150", STREAM_BATCH_TOKENS: "1" } } }, { workersMax: 1 });
+    emu = await workersEmulator("slow words", 30_000);
     pod = await startPod(emu);
   }, 120_000);
-  afterAll(async () => {
-    await pod?.stop();
-    await emu?.close();
-  });
+  afterAll(() => stopPodAndEmulator(pod, emu));
 
   it("leaves the chat's jobs CANCELLED and none COMPLETED", async () => {
     const context = await browser.newContext();

@@ -11,9 +11,25 @@ import { POD_COMMAND } from "../../src/app/server/command";
 import { PASSWORD, TEST_SECRET } from "../app/helpers";
 import { runpodServerEnv, waitFor, REPO } from "../app/server-child";
 import { METAHUMAN_OS_APP } from "../prerequisites";
-import type { RunningEmulator } from "../serverless/emulator-fixture";
+import { startEmulator, type RunningEmulator } from "../serverless/emulator-fixture";
 
 export const MODEL = "echo/metahuman-test";
+
+/**
+ * The emulator with real SDK worker processes behind the pod's endpoint: "chat" answers at once (two workers, for a
+ * chat's three jobs); "slow words" streams one word per 150 ms from one worker, so a chat's first job is still
+ * running when the person stops it.
+ */
+export function workersEmulator(speed: "chat" | "slow words", idleTimeoutMs: number): Promise<RunningEmulator> {
+  const env: Record<string, string> = speed === "chat" ? { ECHO_TOKEN_DELAY_MS: "0" } : { ECHO_TOKEN_DELAY_MS: "150", STREAM_BATCH_TOKENS: "1" };
+  return startEmulator({ executor: "workers", workerPollWaitMs: 1000, workers: { idleTimeoutMs, env } }, { workersMax: speed === "chat" ? 2 : 1 });
+}
+
+/** Stops what a suite started, the pod first (it holds jobs on the emulator); either may be missing. */
+export async function stopPodAndEmulator(pod: RunningPod | undefined, emu: RunningEmulator | undefined): Promise<void> {
+  await pod?.stop();
+  await emu?.close();
+}
 
 export interface RunningPod {
   url: string;

@@ -6,8 +6,8 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MONITOR_HEADERS, MONITORING_TOKEN } from "../app/helpers";
 import { waitFor } from "../app/server-child";
-import { API_KEY, listJobs, startEmulator, type RunningEmulator } from "../serverless/emulator-fixture";
-import { doorLogin, MODEL, startPod, withCookies, type RunningPod, filesUnder } from "./pod-fixture";
+import { API_KEY, listJobs, type RunningEmulator } from "../serverless/emulator-fixture";
+import { doorLogin, MODEL, startPod, stopPodAndEmulator, withCookies, workersEmulator, type RunningPod, filesUnder } from "./pod-fixture";
 
 interface Job { id: string; status: string; input: Record<string, unknown> }
 
@@ -19,13 +19,10 @@ describe("MetaHuman OS on the web pod", () => {
   let pod: RunningPod;
 
   beforeAll(async () => {
-    emu = await startEmulator({ executor: "workers", workerPollWaitMs: 1000, workers: { idleTimeoutMs: 20_000, env: { ECHO_TOKEN_DELAY_MS: "0" } } }, { workersMax: 2 });
+    emu = await workersEmulator("chat", 20_000);
     pod = await startPod(emu, { env: { MONITORING_TOKEN } });
   }, 120_000);
-  afterAll(async () => {
-    await pod?.stop();
-    await emu?.close();
-  });
+  afterAll(() => stopPodAndEmulator(pod, emu));
 
   it("gives a stranger the door's login, never MetaHuman OS, and lets nobody register or be a guest", async () => {
     const page = await fetch(`${pod.url}/`, { headers: { accept: "text/html" }, redirect: "manual" });
@@ -104,14 +101,10 @@ describe("a stop in MetaHuman OS", () => {
   let pod: RunningPod;
 
   beforeAll(async () => {
-    // Slow words, so that the chat's first job is still running when the person stops it.
-    emu = await startEmulator({ executor: "workers", workerPollWaitMs: 1000, workers: { idleTimeoutMs: 20_000, env: { ECHO_TOKEN_DELAY_MS: "150", STREAM_BATCH_TOKENS: "1" } } }, { workersMax: 1 });
+    emu = await workersEmulator("slow words", 20_000);
     pod = await startPod(emu);
   }, 120_000);
-  afterAll(async () => {
-    await pod?.stop();
-    await emu?.close();
-  });
+  afterAll(() => stopPodAndEmulator(pod, emu));
 
   it("cancels the chat's running job and starts no other", async () => {
     let cookie = await doorLogin(pod.url);
