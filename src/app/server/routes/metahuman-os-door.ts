@@ -58,6 +58,9 @@ export const NO_TERMINAL_ROUTES = ["/api/terminal"];
  */
 export const NO_COMMAND_LINE_ROUTES = ["/api/execute", "/api/process-stream"];
 
+/** Whether `route` is one of `prefixes` or under one of them. */
+const isUnder = (route: string, prefixes: readonly string[]) => prefixes.some((p) => route === p || route.startsWith(`${p}/`));
+
 const pathOf = (url: string) => {
   const q = url.indexOf("?");
   let p = q >= 0 ? url.slice(0, q) : url;
@@ -83,13 +86,13 @@ export const metahumanOsDoor: FastifyPluginAsync<DoorOptions> = async (app, { ct
 
   const guard = async (request: FastifyRequest, reply: FastifyReply) => {
     const route = pathOf(request.url);
-    if (CLOSED_ROUTES.some((closed) => route === closed || route.startsWith(`${closed}/`))) {
+    if (isUnder(route, CLOSED_ROUTES)) {
       throw new HttpError(403, "Accounts on this MetaHuman OS are made by its deployer (npm run add-user); log in at /door/login.");
     }
-    if (NO_TERMINAL_ROUTES.some((closed) => route === closed || route.startsWith(`${closed}/`))) {
+    if (isUnder(route, NO_TERMINAL_ROUTES)) {
       throw new HttpError(404, "There is no web terminal on this pod.");
     }
-    if (NO_COMMAND_LINE_ROUTES.some((closed) => route === closed || route.startsWith(`${closed}/`))) {
+    if (isUnder(route, NO_COMMAND_LINE_ROUTES)) {
       throw new HttpError(404, "There is no MetaHuman OS command line on this pod.");
     }
     if (request.metahumanSessionProblem) throw request.metahumanSessionProblem;
