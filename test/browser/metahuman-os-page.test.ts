@@ -28,15 +28,20 @@ interface Watched {
   page: Page;
   pageErrors: string[];
   consoleErrors: string[];
+  /** Every console line, as `type: text`: what MetaHuman OS's page said about itself (AuthGate logs its checks). */
+  console: string[];
   failures: Array<{ status: number; method: string; url: string }>;
   sse: SseEvent[];
 }
 
 async function watchedPage(context: BrowserContext): Promise<Watched> {
   const page = await context.newPage();
-  const watched: Watched = { page, pageErrors: [], consoleErrors: [], failures: [], sse: [] };
+  const watched: Watched = { page, pageErrors: [], consoleErrors: [], console: [], failures: [], sse: [] };
   page.on("pageerror", (error) => watched.pageErrors.push(error.message));
-  page.on("console", (message) => { if (message.type() === "error") watched.consoleErrors.push(message.text()); });
+  page.on("console", (message) => {
+    watched.console.push(`${message.type()}: ${message.text()}`);
+    if (message.type() === "error") watched.consoleErrors.push(message.text());
+  });
   page.on("response", (response) => {
     if (response.status() >= 400) watched.failures.push({ status: response.status(), method: response.request().method(), url: new URL(response.url()).pathname });
   });
@@ -53,9 +58,11 @@ async function watchedPage(context: BrowserContext): Promise<Watched> {
 
 /**
  * The pod's URL, the door's login filled in and sent as a person does; resolves when MetaHuman OS's chat box is on
- * the screen, with the time the door's login was.
+ * the screen, with the time the door's login was. When the chat box does not come, the error says what the page
+ * showed instead, its failed requests and what it logged.
  */
-async function logInAsOwner(page: Page, url: string): Promise<{ loginShownAt: number }> {
+async function logInAsOwner(watched: Watched, url: string): Promise<{ loginShownAt: number }> {
+  const { page } = watched;
   await page.goto(url);
   expect(new URL(page.url()).pathname).toBe("/door/login");
   const loginShownAt = Date.now();
@@ -63,8 +70,30 @@ async function logInAsOwner(page: Page, url: string): Promise<{ loginShownAt: nu
   await page.fill("#password", PASSWORD);
   await page.click("#login button[type=submit]");
   await page.waitForURL((u) => u.pathname === "/", { timeout: 15_000 });
-  await page.waitForSelector(CHAT_BOX, { state: "visible", timeout: 30_000 });
+  await explained(watched, `MetaHuman OS's chat box ${CHAT_BOX}`, () => page.waitForSelector(CHAT_BOX, { state: "visible", timeout: 30_000 }));
   return { loginShownAt };
+}
+
+/**
+ * Runs a wait on the page; when it fails, the error says what the page showed instead: its text, the requests that
+ * failed, its uncaught errors and the last of what it logged (MetaHuman OS's page logs its auth and queue steps).
+ */
+async function explained<T>({ page, failures, pageErrors, console: logged }: Watched, what: string, wait: () => Promise<T>, jobs?: () => Promise<unknown>): Promise<T> {
+  const startedAt = Date.now();
+  try {
+    return await wait();
+  } catch (error) {
+    const shown = await page.locator("body").innerText({ timeout: 2_000 }).catch((e: Error) => `(unreadable: ${e.message})`);
+    const jobsNow = jobs ? await jobs().catch((e: Error) => `(unreadable: ${e.message})`) : undefined;
+    throw new Error([
+      `no ${what} after ${seconds(Date.now() - startedAt)}: ${(error as Error).message.split("\n")[0]}`,
+      `the page at ${page.url()} showed (its last 1,000 characters): ${shown.replace(/\s+/g, " ").slice(-1_000)}`,
+      ...(jobs ? [`the emulator's jobs: ${JSON.stringify(jobsNow)}`] : []),
+      `failed requests: ${JSON.stringify(failures)}`,
+      `page errors: ${JSON.stringify(pageErrors)}`,
+      `console (last 40):\n  ${logged.slice(-40).join("\n  ")}`,
+    ].join("\n"), { cause: error });
+  }
 }
 
 /** Types into MetaHuman OS's chat box and presses its send button. */
@@ -87,6 +116,13 @@ function filesContaining(dir: string, needle: string): string[] {
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+/** The emulator's jobs, each as its status and when it was queued, started and ended (seconds from now). */
+async function jobTimes(emu: RunningEmulator): Promise<string[]> {
+  const now = Date.now();
+  const ago = (at?: number) => (at === undefined ? "-" : `${((now - at) / 1000).toFixed(1)} s ago`);
+  return (await listJobs<Job>(emu)).map((j) => `${j.status} (queued ${ago(j.createdAt)}, started ${ago(j.startedAt)}, ended ${ago(j.finishedAt)})`);
+}
 
 let browser: Browser;
 
@@ -117,7 +153,7 @@ describe("MetaHuman OS's page through the door", () => {
     try {
       const watched = await watchedPage(context);
       const { page } = watched;
-      const { loginShownAt: firstPageAt } = await logInAsOwner(page, pod.url);
+      const { loginShownAt: firstPageAt } = await logInAsOwner(watched, pod.url);
       const chatBoxAt = Date.now();
 
       const before = (await listJobs<Job>(emu)).length;
@@ -126,7 +162,7 @@ describe("MetaHuman OS's page through the door", () => {
       await send(page, message);
       // The person's message, then MetaHuman OS's answer: the echo worker's words in an assistant card.
       await page.locator(card("user"), { hasText: message }).first().waitFor({ timeout: 10_000 });
-      await page.locator(card("assistant"), { hasText: "lighthouse at dusk" }).first().waitFor({ timeout: 60_000 });
+      await explained(watched, "answer card with the echo worker's words", () => page.locator(card("assistant"), { hasText: "lighthouse at dusk" }).first().waitFor({ timeout: 60_000 }), () => jobTimes(emu));
       const answeredAt = Date.now();
       expect(await page.locator(card("assistant")).last().textContent()).toContain(message);
 
@@ -232,7 +268,7 @@ describe("the stop button in MetaHuman OS's page", () => {
     try {
       const watched = await watchedPage(context);
       const { page } = watched;
-      await logInAsOwner(page, pod.url);
+      await logInAsOwner(watched, pod.url);
       const words = Array.from({ length: 80 }, (_, i) => `word${i}`).join(" ");
       await send(page, words);
       await waitFor(async () => (await listJobs<Job>(emu)).some((j) => j.status === "IN_PROGRESS"), "a running job", 60_000);
