@@ -73,6 +73,57 @@ describe("the front door with MetaHuman OS", () => {
     expect((await me(pod.url, cookie)).response.status).toBe(200);
   });
 
+  it("answers the owner's requests that start, train, switch or update programs with a 404 in words; each of them used to end MetaHuman OS and the pod", async () => {
+    let cookie = await doorLogin(pod.url);
+    cookie = withCookies(cookie, await fetch(`${pod.url}/api/auth/me`, { headers: { cookie } }));
+    const before = pod.metahumanPid();
+    const backendFile = path.join(pod.root, "etc", "llm-backend.json");
+    const backendBefore = fs.readFileSync(backendFile, "utf8");
+    // Each one, measured on this PATH without the door's rule: MetaHuman OS exited and the pod with it (the spawn of
+    // `tsx`, `ollama` or bin/start-interpreter failed unhandled; the restart route exits on purpose).
+    const requests: Array<[string, string, unknown]> = [
+      ["POST", "/api/adapters", { action: "fullCycle" }],
+      ["POST", "/api/training/launch", { method: "local-lora", trainingConfig: {} }],
+      ["POST", "/api/interpreter-status", { action: "start" }],
+      ["POST", "/api/llm-backend/ollama", { action: "start" }],
+      ["PUT", "/api/llm-backend/config", { activeBackend: "vllm" }],
+      ["POST", "/api/llm-backend/switch", { backend: "ollama" }],
+      ["POST", "/api/llm-backend/vllm", { action: "start" }],
+      ["POST", "/api/server-update/restart", {}],
+    ];
+    for (const [method, route, body] of requests) {
+      const response = await fetch(`${pod.url}${route}`, { method, headers: { "content-type": "application/json", cookie }, body: JSON.stringify(body) });
+      expect(response.status, `${method} ${route}`).toBe(404);
+      expect(await response.text(), `${method} ${route}`).toContain("starts, trains, switches and updates no programs on this pod");
+    }
+    // The GET routes beside them report status and stay open.
+    for (const route of ["/api/llm-backend/status", "/api/interpreter-status", "/api/server-update"]) {
+      expect((await fetch(`${pod.url}${route}`, { headers: { cookie } })).status, route).toBe(200);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    expect(pod.proc.exitCode).toBeNull();
+    expect(pod.metahumanPid()).toBe(before);
+    expect(fs.readFileSync(backendFile, "utf8")).toBe(backendBefore);
+  });
+
+  it("refuses MetaHuman OS's profile import, which wrote files by unchecked paths (beside METAHUMAN_ROOT, measured)", async () => {
+    let cookie = await doorLogin(pod.url);
+    cookie = withCookies(cookie, await fetch(`${pod.url}/api/auth/me`, { headers: { cookie } }));
+    const outside = path.join(path.dirname(pod.root), `beside-${path.basename(pod.root)}.txt`);
+    const accounts = path.join(pod.root, "users", "ada", "account.json");
+    const accountBefore = fs.readFileSync(accounts, "utf8");
+    const response = await post(`${pod.url}/api/profile-sync/import`, {
+      files: [
+        { path: `../../../${path.basename(outside)}`, content: "written through the import" },
+        { path: "../../users/ada/account.json", content: "{}" },
+      ],
+    }, cookie);
+    expect(response.status).toBe(403);
+    expect(await response.text()).toContain("Profile import is closed on this pod");
+    expect(fs.existsSync(outside)).toBe(false);
+    expect(fs.readFileSync(accounts, "utf8")).toBe(accountBefore);
+  });
+
   it("ends the door's session when the person logs out through MetaHuman OS's own POST /api/auth/logout", async () => {
     let cookie = await doorLogin(pod.url);
     const page = await fetch(`${pod.url}/`, { headers: { cookie, accept: "text/html" } });

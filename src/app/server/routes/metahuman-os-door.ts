@@ -58,8 +58,44 @@ export const NO_TERMINAL_ROUTES = ["/api/terminal"];
  */
 export const NO_COMMAND_LINE_ROUTES = ["/api/execute", "/api/process-stream"];
 
-/** Whether `route` is one of `prefixes` or under one of them. */
-const isUnder = (route: string, prefixes: readonly string[]) => prefixes.some((p) => route === p || route.startsWith(`${p}/`));
+/**
+ * MetaHuman OS's owner routes that start, train, switch or update programs on its own machine. On the pod there is
+ * nothing to start (its LLM is the RunPod endpoint, written into its config at every start; its code is the image's
+ * pinned commit), and six of them ended MetaHuman OS, and the pod with it, with one request on the image's PATH
+ * (measured): the spawn of `tsx`, `ollama` or `start-interpreter` fails unhandled, and the restart route exits on
+ * purpose to run a `start.sh` from the volume. The switch and config routes would also move chats off the endpoint.
+ * `METHOD /route` closes that method only; the GET routes beside them only report status and stay open.
+ */
+export const NO_LOCAL_PROGRAM_ROUTES = [
+  "POST /api/adapters",
+  "POST /api/training/launch",
+  "POST /api/interpreter-status",
+  "POST /api/llm-backend/ollama",
+  "POST /api/llm-backend/vllm",
+  "POST /api/llm-backend/switch",
+  "PUT /api/llm-backend/config",
+  "POST /api/server-update",
+];
+
+/**
+ * MetaHuman OS's profile import writes each file it is sent at `profiles/<user>/<path>` with the path unchecked:
+ * `../` reached every file the pod's user can write, the door's accounts under METAHUMAN_ROOT/users included, for any
+ * logged-in user (measured: a file written beside METAHUMAN_ROOT). Data comes onto the volume with
+ * `npm run volume -- push-data` instead.
+ */
+export const NO_IMPORT_ROUTES = ["POST /api/profile-sync/import"];
+
+/**
+ * Whether `route` is one of `prefixes` or under one of them. A prefix written `METHOD /route` counts for that method
+ * only.
+ */
+const isUnder = (method: string, route: string, prefixes: readonly string[]) =>
+  prefixes.some((entry) => {
+    const space = entry.indexOf(" ");
+    if (space > 0 && entry.slice(0, space) !== method) return false;
+    const p = entry.slice(space + 1);
+    return route === p || route.startsWith(`${p}/`);
+  });
 
 const pathOf = (url: string) => {
   const q = url.indexOf("?");
@@ -86,18 +122,25 @@ export const metahumanOsDoor: FastifyPluginAsync<DoorOptions> = async (app, { ct
 
   const guard = async (request: FastifyRequest, reply: FastifyReply) => {
     const route = pathOf(request.url);
-    if (isUnder(route, CLOSED_ROUTES)) {
+    const { method } = request;
+    if (isUnder(method, route, CLOSED_ROUTES)) {
       throw new HttpError(403, "Accounts on this MetaHuman OS are made by its deployer (npm run add-user); log in at /door/login.");
     }
-    if (isUnder(route, NO_TERMINAL_ROUTES)) {
+    if (isUnder(method, route, NO_TERMINAL_ROUTES)) {
       throw new HttpError(404, "There is no web terminal on this pod.");
     }
-    if (isUnder(route, NO_COMMAND_LINE_ROUTES)) {
+    if (isUnder(method, route, NO_COMMAND_LINE_ROUTES)) {
       throw new HttpError(404, "There is no MetaHuman OS command line on this pod.");
+    }
+    if (isUnder(method, route, NO_LOCAL_PROGRAM_ROUTES)) {
+      throw new HttpError(404, "MetaHuman OS starts, trains, switches and updates no programs on this pod: its LLM is the RunPod endpoint, and its code the image's pinned commit (a new image updates it).");
+    }
+    if (isUnder(method, route, NO_IMPORT_ROUTES)) {
+      throw new HttpError(403, "Profile import is closed on this pod: MetaHuman OS writes each file at the path it is sent, unchecked. Bring data onto the volume with npm run volume -- push-data.");
     }
     if (request.metahumanSessionProblem) throw request.metahumanSessionProblem;
     if (!request.metahumanSession) {
-      const wantsPage = request.method === "GET" && /text\/html/.test(String(request.headers.accept ?? ""));
+      const wantsPage = method === "GET" && /text\/html/.test(String(request.headers.accept ?? ""));
       if (wantsPage) return reply.redirect(`/door/login?next=${encodeURIComponent(request.url)}`, 302);
       throw new HttpError(401, "Please log in at /door/login.");
     }
@@ -106,7 +149,7 @@ export const metahumanOsDoor: FastifyPluginAsync<DoorOptions> = async (app, { ct
       injected.set(request, id);
       reply.setCookie("mh_session", id, sessionCookieOptions(secure, 24 * 3600));
     }
-    if (request.method === "POST" && route === "/api/cancel-chat") {
+    if (method === "POST" && route === "/api/cancel-chat") {
       const stopped = inFlight.stop("the person stopped the chat");
       request.log.info({ stopped }, "chat stopped: gateway calls aborted");
     }
@@ -118,7 +161,7 @@ export const metahumanOsDoor: FastifyPluginAsync<DoorOptions> = async (app, { ct
         ended();
       });
     }
-    if (request.method === "POST" && route === "/api/auth/logout") {
+    if (method === "POST" && route === "/api/auth/logout") {
       // Logging out of MetaHuman OS ends the door's session too: one login, one logout.
       await revokeSession(ctx.paths, request.metahumanSession, ctx.now());
       reply.setCookie(sessionCookieName(secure), "", { ...sessionCookieOptions(secure, 0), expires: new Date(0) });
