@@ -73,7 +73,7 @@ describe("the front door with MetaHuman OS", () => {
     expect((await me(pod.url, cookie)).response.status).toBe(200);
   });
 
-  it("answers the owner's requests that start, train, switch or update programs with a 404 in words; each of them used to end MetaHuman OS and the pod", async () => {
+  it("answers the owner's requests that start, install, train, switch or update programs with a 404 in words; six of them used to end MetaHuman OS and the pod", async () => {
     let cookie = await doorLogin(pod.url);
     cookie = withCookies(cookie, await fetch(`${pod.url}/api/auth/me`, { headers: { cookie } }));
     const before = pod.metahumanPid();
@@ -81,7 +81,7 @@ describe("the front door with MetaHuman OS", () => {
     const backendBefore = fs.readFileSync(backendFile, "utf8");
     // Each one, measured on this PATH without the door's rule: MetaHuman OS exited and the pod with it (the spawn of
     // `tsx`, `ollama` or bin/start-interpreter failed unhandled; the restart route exits on purpose).
-    const requests: Array<[string, string, unknown]> = [
+    const requests: Array<[string, string, unknown | undefined]> = [
       ["POST", "/api/adapters", { action: "fullCycle" }],
       ["POST", "/api/training/launch", { method: "local-lora", trainingConfig: {} }],
       ["POST", "/api/interpreter-status", { action: "start" }],
@@ -90,14 +90,19 @@ describe("the front door with MetaHuman OS", () => {
       ["POST", "/api/llm-backend/switch", { backend: "ollama" }],
       ["POST", "/api/llm-backend/vllm", { action: "start" }],
       ["POST", "/api/server-update/restart", {}],
+      // The add-on installers run bin/install-*.sh from the volume.
+      ["POST", "/api/addons/install", { addonId: "kokoro" }],
+      ["GET", "/api/addons/install-stream?addonId=kokoro", undefined],
+      ["POST", "/api/kokoro-addon", { action: "install" }],
+      ["POST", "/api/rvc-addon", { action: "install" }],
     ];
     for (const [method, route, body] of requests) {
-      const response = await fetch(`${pod.url}${route}`, { method, headers: { "content-type": "application/json", cookie }, body: JSON.stringify(body) });
+      const response = await fetch(`${pod.url}${route}`, { method, headers: { "content-type": "application/json", cookie }, body: body === undefined ? undefined : JSON.stringify(body) });
       expect(response.status, `${method} ${route}`).toBe(404);
-      expect(await response.text(), `${method} ${route}`).toContain("starts, trains, switches and updates no programs on this pod");
+      expect(await response.text(), `${method} ${route}`).toContain("starts, installs, trains, switches and updates no programs on this pod");
     }
     // The GET routes beside them report status and stay open.
-    for (const route of ["/api/llm-backend/status", "/api/interpreter-status", "/api/server-update"]) {
+    for (const route of ["/api/llm-backend/status", "/api/interpreter-status", "/api/server-update", "/api/addons", "/api/kokoro-addon"]) {
       expect((await fetch(`${pod.url}${route}`, { headers: { cookie } })).status, route).toBe(200);
     }
     await new Promise((resolve) => setTimeout(resolve, 2_500));

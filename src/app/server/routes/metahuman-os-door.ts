@@ -59,14 +59,19 @@ export const NO_TERMINAL_ROUTES = ["/api/terminal"];
 export const NO_COMMAND_LINE_ROUTES = ["/api/execute", "/api/process-stream"];
 
 /**
- * MetaHuman OS's owner routes that start, train, switch or update programs on its own machine. On the pod there is
- * nothing to start (its LLM is the RunPod endpoint, written into its config at every start; its code is the image's
- * pinned commit), and six of them ended MetaHuman OS, and the pod with it, with one request on the image's PATH
- * (measured): the spawn of `tsx`, `ollama` or `start-interpreter` fails unhandled, and the restart route exits on
- * purpose to run a `start.sh` from the volume. The switch and config routes would also move chats off the endpoint.
+ * MetaHuman OS's owner routes that start, install, train, switch or update programs on its own machine. On the pod
+ * there is nothing to start (its LLM is the RunPod endpoint, written into its config at every start; its code is the
+ * image's pinned commit), and six of them ended MetaHuman OS, and the pod with it, with one request on the image's
+ * PATH (measured): the spawn of `tsx`, `ollama` or `start-interpreter` fails unhandled, and the restart route exits
+ * on purpose to run a `start.sh` from the volume. The switch and config routes would also move chats off the
+ * endpoint, and the add-on installers run `bin/install-*.sh` from the volume (the stream one for any caller).
  * `METHOD /route` closes that method only; the GET routes beside them only report status and stay open.
  */
 export const NO_LOCAL_PROGRAM_ROUTES = [
+  "POST /api/addons/install",
+  "GET /api/addons/install-stream",
+  "POST /api/kokoro-addon",
+  "POST /api/rvc-addon",
   "POST /api/adapters",
   "POST /api/training/launch",
   "POST /api/interpreter-status",
@@ -133,7 +138,7 @@ export const metahumanOsDoor: FastifyPluginAsync<DoorOptions> = async (app, { ct
       throw new HttpError(404, "There is no MetaHuman OS command line on this pod.");
     }
     if (isUnder(method, route, NO_LOCAL_PROGRAM_ROUTES)) {
-      throw new HttpError(404, "MetaHuman OS starts, trains, switches and updates no programs on this pod: its LLM is the RunPod endpoint, and its code the image's pinned commit (a new image updates it).");
+      throw new HttpError(404, "MetaHuman OS starts, installs, trains, switches and updates no programs on this pod: its LLM is the RunPod endpoint, and its code the image's pinned commit (a new image updates it).");
     }
     if (isUnder(method, route, NO_IMPORT_ROUTES)) {
       throw new HttpError(403, "Profile import is closed on this pod: MetaHuman OS writes each file at the path it is sent, unchecked. Bring data onto the volume with npm run volume -- push-data.");
