@@ -102,6 +102,23 @@ const isUnder = (method: string, route: string, prefixes: readonly string[]) =>
     return route === p || route.startsWith(`${p}/`);
   });
 
+/** What the door answers instead of MetaHuman OS, for each list of closed routes. */
+const CLOSED_BY_THE_DOOR: ReadonlyArray<{ routes: readonly string[]; status: number; message: string }> = [
+  { routes: CLOSED_ROUTES, status: 403, message: "Accounts on this MetaHuman OS are made by its deployer (npm run add-user); log in at /door/login." },
+  { routes: NO_TERMINAL_ROUTES, status: 404, message: "There is no web terminal on this pod." },
+  { routes: NO_COMMAND_LINE_ROUTES, status: 404, message: "There is no MetaHuman OS command line on this pod." },
+  {
+    routes: NO_LOCAL_PROGRAM_ROUTES,
+    status: 404,
+    message: "MetaHuman OS starts, installs, trains, switches and updates no programs on this pod: its LLM is the RunPod endpoint, and its code the image's pinned commit (a new image updates it).",
+  },
+  {
+    routes: NO_IMPORT_ROUTES,
+    status: 403,
+    message: "Profile import is closed on this pod: MetaHuman OS writes each file at the path it is sent, unchecked. Bring data onto the volume with npm run volume -- push-data.",
+  },
+];
+
 const pathOf = (url: string) => {
   const q = url.indexOf("?");
   let p = q >= 0 ? url.slice(0, q) : url;
@@ -128,20 +145,8 @@ export const metahumanOsDoor: FastifyPluginAsync<DoorOptions> = async (app, { ct
   const guard = async (request: FastifyRequest, reply: FastifyReply) => {
     const route = pathOf(request.url);
     const { method } = request;
-    if (isUnder(method, route, CLOSED_ROUTES)) {
-      throw new HttpError(403, "Accounts on this MetaHuman OS are made by its deployer (npm run add-user); log in at /door/login.");
-    }
-    if (isUnder(method, route, NO_TERMINAL_ROUTES)) {
-      throw new HttpError(404, "There is no web terminal on this pod.");
-    }
-    if (isUnder(method, route, NO_COMMAND_LINE_ROUTES)) {
-      throw new HttpError(404, "There is no MetaHuman OS command line on this pod.");
-    }
-    if (isUnder(method, route, NO_LOCAL_PROGRAM_ROUTES)) {
-      throw new HttpError(404, "MetaHuman OS starts, installs, trains, switches and updates no programs on this pod: its LLM is the RunPod endpoint, and its code the image's pinned commit (a new image updates it).");
-    }
-    if (isUnder(method, route, NO_IMPORT_ROUTES)) {
-      throw new HttpError(403, "Profile import is closed on this pod: MetaHuman OS writes each file at the path it is sent, unchecked. Bring data onto the volume with npm run volume -- push-data.");
+    for (const { routes, status, message } of CLOSED_BY_THE_DOOR) {
+      if (isUnder(method, route, routes)) throw new HttpError(status, message);
     }
     if (request.metahumanSessionProblem) throw request.metahumanSessionProblem;
     if (!request.metahumanSession) {
