@@ -157,4 +157,27 @@ if [ "$(id -u)" != "0" ]; then
 fi
 
 prepare_root
-exec setpriv --reuid="$APP_UID" --regid="$APP_GID" --init-groups -- "$@"
+
+# The secrets leave the command's environment and reach it on file descriptor 3 instead (POD_SECRETS_FD, read once
+# at the server's start and closed: src/app/secrets-fd.ts). MetaHuman OS runs as the same user as the server, and a
+# process's start environment stays readable in /proc/PID/environ by every process of that user for its whole life;
+# a pipe read to its end leaves nothing there. The names are src/app/env.ts's SECRET_VARIABLES (a test holds the two
+# lists together).
+SECRET_VARIABLES="RUNPOD_API_KEY SESSION_SECRET OPENAI_API_KEY MONITORING_TOKEN ALERT_WEBHOOK_URL"
+newline='
+'
+secrets=""
+for name in $SECRET_VARIABLES; do
+  eval "value=\${$name-}"
+  [ -n "$value" ] || continue
+  case "$value" in
+    *"$newline"*) say "$name holds a line break, which no secret of the pod may; refusing to start" >&2; exit 78 ;;
+  esac
+  secrets="$secrets$name=$value$newline"
+  unset "$name"
+done
+value=""
+export POD_SECRETS_FD=3
+exec setpriv --reuid="$APP_UID" --regid="$APP_GID" --init-groups -- "$@" 3<<SECRETS
+$secrets
+SECRETS

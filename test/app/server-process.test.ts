@@ -144,7 +144,7 @@ describe("docker/web.Dockerfile", () => {
     // other exec is the branch taken when it was not started as root.
     const script = fs.readFileSync(path.join(REPO, "docker", "web-entrypoint.sh"), "utf8");
     const execs = script.split("\n").map((l) => l.trim()).filter((l) => l.startsWith("exec "));
-    expect(execs).toEqual(['exec "$@"', 'exec setpriv --reuid="$APP_UID" --regid="$APP_GID" --init-groups -- "$@"']);
+    expect(execs).toEqual(['exec "$@"', 'exec setpriv --reuid="$APP_UID" --regid="$APP_GID" --init-groups -- "$@" 3<<SECRETS']);
     expect(script).toMatch(/^APP_UID=1000$/m);
     expect(script).toMatch(/^APP_GID=1000$/m);
     expect(script).toMatch(/if \[ "\$\(id -u\)" != "0" \]; then[\s\S]*?exec "\$@"\n\s*fi/);

@@ -7,6 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { SERVER_COMMAND } from "../../src/app/server/command";
+import { SECRET_VARIABLES } from "../../src/app/env";
 import { TEST_SECRET } from "./helpers";
 
 const REPO = path.resolve(__dirname, "../..");
@@ -156,6 +157,25 @@ describe.skipIf(!IS_ROOT)(`docker/web-entrypoint.sh${IS_ROOT ? "" : " (skipped: 
     expect(fs.readdirSync(vol)).toEqual([]);
   });
 
+  it("hands the secrets to the command on descriptor 3, never in its environment, and the rest of the environment as it was", () => {
+    const key = "rpa_entrypointtestkey$`\\x";
+    const show = ["sh", "-c", 'tr "\\0" "\\n" < /proc/self/environ; echo ---; cat <&3'];
+    const r = runEntrypoint({ RUNPOD_API_KEY: key, SESSION_SECRET: TEST_SECRET, ALERT_WEBHOOK_URL: "https://ntfy.example/t0ken", LLM_MODEL: "m" }, show);
+    expect(r.status, r.stderr).toBe(0);
+    const [environ, fd3] = r.stdout.split("\n---\n");
+    for (const secret of [key, TEST_SECRET, "t0ken"]) expect(environ).not.toContain(secret);
+    expect(environ!.split("\n")).toEqual(expect.arrayContaining(["POD_SECRETS_FD=3", "LLM_MODEL=m"]));
+    expect(fd3!.split("\n").filter(Boolean).sort()).toEqual([`ALERT_WEBHOOK_URL=https://ntfy.example/t0ken`, `RUNPOD_API_KEY=${key}`, `SESSION_SECRET=${TEST_SECRET}`]);
+  });
+
+  it("refuses to start when a secret holds a line break, naming it and not its value", () => {
+    const r = runEntrypoint({ SESSION_SECRET: `${TEST_SECRET}\nRUNPOD_API_KEY=injected` });
+    expect(r.status).toBe(78);
+    expect(r.stderr).toContain("SESSION_SECRET holds a line break");
+    expect(r.stderr + r.stdout).not.toContain(TEST_SECRET);
+    expect(r.stdout).not.toContain("[two words]");
+  });
+
   it("runs the real server command as uid 1000 on a fresh volume, and the server can use the folder it made", async () => {
     const { vol, mountinfo } = setup("mounted");
     const root = path.join(vol, "metahuman");
@@ -180,6 +200,8 @@ describe.skipIf(!IS_ROOT)(`docker/web-entrypoint.sh${IS_ROOT ? "" : " (skipped: 
     const status = fs.readFileSync(`/proc/${proc.pid}/status`, "utf8");
     expect(/^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$/m.exec(status)?.slice(1)).toEqual(["1000", "1000", "1000", "1000"]);
     expect(/^Gid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$/m.exec(status)?.slice(1)).toEqual(["1000", "1000", "1000", "1000"]);
+    // The session secret came on descriptor 3: not in the server's environment, where MetaHuman OS's user could read it.
+    expect(fs.readFileSync(`/proc/${proc.pid}/environ`, "utf8")).not.toContain(TEST_SECRET);
     const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1];
     expect((await fetch(`${url}/api/health`)).status).toBe(200);
     expect(owner(path.join(root, "users"))).toBe("1000:1000"); // made by the server itself (its accounts)
@@ -211,5 +233,12 @@ describe.skipIf(!IS_ROOT)(`docker/web-entrypoint.sh${IS_ROOT ? "" : " (skipped: 
     expect(r.code).toBe(1);
     expect(r.out).toContain(`METAHUMAN_ROOT "${root}" does not exist: is the network volume mounted?`);
     expect(fs.existsSync(root)).toBe(false);
+  });
+});
+
+describe("docker/web-entrypoint.sh's list of secrets", () => {
+  it("is src/app/env.ts's SECRET_VARIABLES", () => {
+    const line = /^SECRET_VARIABLES="([^"]*)"$/m.exec(fs.readFileSync(SCRIPT, "utf8"));
+    expect(line?.[1]!.split(" ")).toEqual([...SECRET_VARIABLES]);
   });
 });

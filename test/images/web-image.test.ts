@@ -204,14 +204,19 @@ describe.skipIf(!IS_ROOT)(`the web image under podman${IS_ROOT ? "" : " (skipped
       const backend = JSON.parse(fs.readFileSync(path.join(root, "etc", "llm-backend.json"), "utf8")) as { activeBackend?: string };
       expect(backend.activeBackend).toBe("remote");
 
-      // Every process runs as 1000; MetaHuman OS's environment holds neither the RunPod key nor the session
-      // secret; the pod's own process does hold the key (so the check looks where the key would be).
+      // Every process runs as 1000, and no process's environment holds the RunPod key or the session secret: the
+      // entrypoint hands them to the pod's process on descriptor 3 (so MetaHuman OS, the same user, cannot read them
+      // in /proc/PID/environ). The key did arrive: /api/health above probed the endpoint with it.
       const pods = environsOf(pod.name, "src/app/server/pod.ts");
       const metahuman = environsOf(pod.name, "apps/site/dist/server/entry.mjs");
       expect(pods.length).toBeGreaterThan(0);
       expect(metahuman.length).toBe(1);
       for (const p of [...pods, ...metahuman]) expect(p.uid).toBe("1000");
-      expect(pods.some((p) => p.environ.includes(`RUNPOD_API_KEY=${API_KEY}`))).toBe(true);
+      for (const p of pods) {
+        expect(p.environ).not.toContain(API_KEY);
+        expect(p.environ).not.toContain(TEST_SECRET);
+        expect(p.environ).toContain("POD_SECRETS_FD=3");
+      }
       expect(metahuman[0]!.environ).not.toContain(API_KEY);
       expect(metahuman[0]!.environ).not.toContain("RUNPOD_");
       expect(metahuman[0]!.environ).not.toContain(TEST_SECRET);

@@ -2,6 +2,7 @@
 // Either wrong stops the process with exit 1 and a message naming what is wrong; nothing is created.
 import { EnvError, loadWebEnv, type WebEnv } from "../env";
 import { MetaHumanPaths, VolumeError } from "../paths";
+import { takeSecretsFromFd } from "../secrets-fd";
 
 /** Prints why the process will not start, and exits 1. */
 export function refuseToStart(what: string, message: string): never {
@@ -11,6 +12,7 @@ export function refuseToStart(what: string, message: string): never {
 
 export function loadEnvAndVolume(what: string): { env: WebEnv; paths: MetaHumanPaths } {
   try {
+    takeSecretsFromFd();
     const env = loadWebEnv();
     return { env, paths: MetaHumanPaths.open(env.METAHUMAN_ROOT) };
   } catch (err) {
