@@ -146,6 +146,28 @@ describe("configureMetahumanOs on MetaHuman OS's own etc/", () => {
     expect(adaAfter.models["default.embedder"].model).toBe("ada-embedder");
   });
 
+  it("gives a user's profile that lacks them the root's models.json and an operator.json without Big Brother, and creates nothing else", async () => {
+    write("persona/users.json", { users: [{ username: "ada" }, { username: "bob" }, { username: "carol" }, { username: "../escape" }] });
+    fs.mkdirSync(path.join(root, "profiles", "ada", "memory"), { recursive: true }); // brought from elsewhere: no etc/
+    const bobOperator = { ...upstream("etc/operator.json"), note: "bob's own" }; // Big Brother on, as bob chose
+    write("profiles/bob/etc/operator.json", bobOperator);
+    write("profiles/bob/etc/models.json", upstream("etc/models.json"));
+    fs.mkdirSync(path.join(root, "profiles", "zed"), { recursive: true }); // a folder of nobody in users.json
+
+    const changed = await configureMetahumanOs(root, settings());
+    expect(changed).toEqual(expect.arrayContaining(["profiles/ada/etc/models.json", "profiles/ada/etc/operator.json", "profiles/bob/etc/models.json"]));
+    expect(changed).not.toContain("profiles/bob/etc/operator.json");
+    expect(read("profiles/ada/etc/models.json")).toEqual(read("etc/models.json"));
+    expect(read("profiles/ada/etc/models.json").models["default.persona"].model).toBe(MODEL);
+    const operator = upstream("etc/operator.json");
+    expect(read("profiles/ada/etc/operator.json")).toEqual({ ...operator, bigBrotherMode: { ...operator.bigBrotherMode, enabled: false, delegateAll: false } });
+    expect(read("profiles/bob/etc/operator.json")).toEqual(bobOperator);
+    expect(fs.existsSync(path.join(root, "profiles", "carol"))).toBe(false);
+    expect(fs.readdirSync(path.join(root, "profiles", "zed"))).toEqual([]);
+    expect(fs.existsSync(path.join(root, "escape"))).toBe(false);
+    expect(await configureMetahumanOs(root, settings())).toEqual([]);
+  });
+
   it("names a file that is not valid JSON and changes no file", async () => {
     write("profiles/ada/etc/models.json", upstream("etc/models.json"));
     for (const broken of ["etc/queue.json", "profiles/ada/etc/models.json", "etc/agents.json"]) {

@@ -66,6 +66,16 @@ describe("MetaHuman OS on the web pod", () => {
     const stored = filesUnder(path.join(pod.root, "profiles", "ada")).filter(({ text }) => text.includes("lighthouse at dusk"));
     expect(stored.length).toBeGreaterThan(0);
     expect(stored.some(({ file }) => file.includes(`${path.sep}memory${path.sep}`))).toBe(true);
+
+    // A profile without its etc/models.json and etc/operator.json (brought from elsewhere, or deleted) answered every
+    // chat with "I encountered an error" (measured): the next start gives it both, and the owner chats again.
+    await pod.stop();
+    for (const file of ["models.json", "operator.json"]) fs.rmSync(path.join(pod.root, "profiles", "ada", "etc", file));
+    pod = await startPod(emu, { root: pod.root, env: { MONITORING_TOKEN } });
+    let again = await doorLogin(pod.url);
+    again = withCookies(again, await fetch(`${pod.url}/api/auth/me`, { headers: { cookie: again } }));
+    const reply = await post(`${pod.url}/api/persona_chat`, { message: "and the harbour bell", mode: "conversation", stream: false }, again);
+    expect(((await reply.json()) as { response: string }).response).toContain("harbour bell");
   });
 
   it("keeps the RunPod key and the session secret out of MetaHuman OS's environment and off the volume", async () => {

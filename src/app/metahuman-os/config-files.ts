@@ -93,6 +93,28 @@ function profileModelFiles(root: string): string[] {
   return names.filter((n) => fs.existsSync(path.join(profiles, n, "etc", "models.json"))).map((n) => path.posix.join("profiles", n, "etc", "models.json"));
 }
 
+/** MetaHuman OS's users (persona/users.json) whose profile folder exists. */
+function usersWithProfiles(root: string): string[] {
+  const layout = metahumanOsLayout(root);
+  let users: unknown;
+  try {
+    users = readJson(root, path.relative(root, layout.usersFile))?.users;
+  } catch (err) {
+    // Its accounts are MetaHuman OS's to read and report; a broken file must not stop the pod over a profile's config.
+    if (err instanceof MetahumanConfigError) return [];
+    throw err;
+  }
+  if (!Array.isArray(users)) return [];
+  return users
+    .map((user) => (isObject(user) && typeof user.username === "string" ? user.username : ""))
+    .filter((name) => name !== "" && name !== "." && name !== ".." && path.basename(name) === name)
+    .filter((name) => fs.statSync(path.join(layout.profiles, name), { throwIfNoEntry: false })?.isDirectory() === true);
+}
+
+/** The operator settings with "Big Brother" off: every LLM call delegated to a `codex` CLI the pod does not have. */
+const withoutBigBrother = (operator: Json | undefined): Json | undefined =>
+  operator && isObject(operator.bigBrotherMode) ? { ...operator, bigBrotherMode: { ...operator.bigBrotherMode, enabled: false, delegateAll: false } } : operator;
+
 /**
  * Writes the deployment's settings into MetaHuman OS's files; returns the files changed. Every file is read and
  * checked before the first is written, so a bad one leaves all of them as they were.
@@ -101,6 +123,18 @@ export async function configureMetahumanOs(root: string, settings: MetahumanOsSe
   const plan = edits(settings);
   const modelsEdit = plan.find(([file]) => file === "etc/models.json")![1];
   for (const file of profileModelFiles(root)) plan.push([file, modelsEdit]);
+  // A user whose profile lacks these (a profile brought onto the volume from elsewhere, a file deleted) could not
+  // chat: without etc/models.json every chat answered "I encountered an error"; without etc/operator.json MetaHuman
+  // OS copies its app's template, whose "Big Brother" sends every LLM call to a `codex` CLI the pod lacks, with the
+  // same answer (both measured). They get the root's models.json (as registration gives) and operator.json with
+  // Big Brother off; a person's existing files are only updated as above.
+  for (const user of usersWithProfiles(root)) {
+    const etc = path.posix.join("profiles", user, "etc");
+    if (!plan.some(([file]) => file === `${etc}/models.json`)) {
+      plan.push([`${etc}/models.json`, (c) => (c === undefined ? modelsEdit(readJson(root, "etc/models.json")) : c)]);
+    }
+    plan.push([`${etc}/operator.json`, (c) => (c === undefined ? withoutBigBrother(readJson(root, "etc/operator.json")) : c)]);
+  }
   const changes: Array<[string, string]> = [];
   for (const [file, edit] of plan) {
     const current = readJson(root, file);
