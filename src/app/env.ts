@@ -214,7 +214,8 @@ export class EnvError extends Error {
   }
 }
 
-const isSecret = (name: string) => (SECRET_VARIABLES as readonly string[]).includes(name);
+/** Whether a variable is one of SECRET_VARIABLES. */
+export const isSecret = (name: string) => (SECRET_VARIABLES as readonly string[]).includes(name);
 
 function describe(issue: z.ZodIssue, raw: Record<string, string | undefined>): string {
   const name = String(issue.path[0] ?? "(environment)");

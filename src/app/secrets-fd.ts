@@ -5,7 +5,7 @@
 // nothing there. Elsewhere (npm run local, tests, a server started by hand) the secrets come in the environment as
 // before, and this does nothing.
 import * as fs from "node:fs";
-import { EnvError, SECRET_VARIABLES } from "./env";
+import { EnvError, isSecret, SECRET_VARIABLES } from "./env";
 
 /** The variable that names the descriptor (docker/web-entrypoint.sh sets it to 3). */
 export const SECRETS_FD_VARIABLE = "POD_SECRETS_FD";
@@ -33,7 +33,7 @@ export function takeSecretsFromFd(env: NodeJS.ProcessEnv = process.env): string[
     if (line === "") continue;
     const at = line.indexOf("=");
     const name = at > 0 ? line.slice(0, at) : "(a line without =)";
-    if (!(SECRET_VARIABLES as readonly string[]).includes(name)) {
+    if (!isSecret(name)) {
       problems.push(`${SECRETS_FD_VARIABLE} carries ${name.slice(0, 60)}, which is not one of ${SECRET_VARIABLES.join(", ")}`);
       continue;
     }
